@@ -1,0 +1,31 @@
+import type { Conversation, ConversationSummary, Invitation, Message, Participant } from './models.js';
+
+/**
+ * Every real-time event a client can receive, by name, with its payload. The server sends
+ * them as `{ type: 'event', name, data }` frames; the SDK re-emits them under the same names.
+ *
+ * @example
+ * const handler = (data: ServerEvents['messageAdded']) => console.log(data.message.body);
+ */
+export interface ServerEvents {
+  messageAdded: { conversationId: string; message: Message };
+  messageUpdated: { conversationId: string; message: Message };
+  messageRemoved: { conversationId: string; messageId: string; index: number };
+  conversationAdded: { conversation: ConversationSummary };
+  conversationUpdated: { conversation: Conversation };
+  conversationRemoved: { conversationId: string; reason: 'deleted' | 'removed' | 'left' };
+  participantJoined: { conversationId: string; participant: Participant };
+  participantLeft: { conversationId: string; participant: Participant };
+  participantUpdated: { conversationId: string; participant: Participant };
+  invitationReceived: { invitation: Invitation };
+  invitationRemoved: { conversationId: string };
+  typingStarted: { conversationId: string; userId: string; username: string };
+  typingEnded: { conversationId: string; userId: string; username: string };
+  readPositionChanged: { conversationId: string; userId: string; lastReadIndex: number };
+  tokenAboutToExpire: { expiresAt: string };
+}
+
+export type ServerEventName = keyof ServerEvents;
+
+/** A typed union of every event, discriminated by `name`. */
+export type AnyServerEvent = { [K in ServerEventName]: { name: K; data: ServerEvents[K] } }[ServerEventName];

@@ -1,0 +1,187 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS, USERNAME_PATTERN } from './limits.js';
+import {
+  Attributes,
+  Conversation,
+  ConversationSummary,
+  Invitation,
+  InviteLink,
+  InvitePolicy,
+  Message,
+  Participant,
+  Role,
+  User,
+} from './models.js';
+
+/*
+ * REST bodies and responses. Every route lives under `/api`. Types are derived from the
+ * schemas so the server validates exactly what the SDK sends.
+ */
+
+export const Username = Type.String({
+  minLength: LIMITS.usernameMin,
+  maxLength: LIMITS.usernameMax,
+  pattern: USERNAME_PATTERN,
+  description: '3-32 characters: letters, digits, _ . -; case-insensitive',
+});
+
+export const Credentials = Type.Object(
+  {
+    username: Username,
+    password: Type.String({ minLength: LIMITS.passwordMin, maxLength: LIMITS.passwordMax }),
+  },
+  { additionalProperties: false },
+);
+export type Credentials = Static<typeof Credentials>;
+
+/** Sign-in accepts any password length so a wrong one is reported as wrong, not as invalid. */
+export const SignInBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: LIMITS.usernameMax }),
+    password: Type.String({ minLength: 1, maxLength: LIMITS.passwordMax }),
+  },
+  { additionalProperties: false },
+);
+export type SignInBody = Static<typeof SignInBody>;
+
+export const UserResponse = Type.Object({ user: User });
+export type UserResponse = Static<typeof UserResponse>;
+
+export const TokenResponse = Type.Object({
+  token: Type.String(),
+  identity: Type.String(),
+  expiresAt: Type.String(),
+});
+export type TokenResponse = Static<typeof TokenResponse>;
+
+export const Title = Type.String({ minLength: 1, maxLength: LIMITS.titleMax });
+export const Subject = Type.String({ maxLength: LIMITS.subjectMax });
+
+export const CreateConversationBody = Type.Object(
+  {
+    title: Title,
+    subject: Type.Optional(Subject),
+    participants: Type.Optional(Type.Array(Username, { maxItems: LIMITS.initialParticipantsMax })),
+    invitePolicy: Type.Optional(InvitePolicy),
+    attributes: Type.Optional(Attributes),
+  },
+  { additionalProperties: false },
+);
+export type CreateConversationBody = Static<typeof CreateConversationBody>;
+
+export const CreateConversationResponse = Type.Object({
+  conversation: ConversationSummary,
+  invited: Type.Array(Type.String()),
+  unknownUsernames: Type.Array(Type.String()),
+});
+export type CreateConversationResponse = Static<typeof CreateConversationResponse>;
+
+export const UpdateConversationBody = Type.Object(
+  {
+    title: Type.Optional(Title),
+    subject: Type.Optional(Subject),
+    invitePolicy: Type.Optional(InvitePolicy),
+    attributes: Type.Optional(Attributes),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateConversationBody = Static<typeof UpdateConversationBody>;
+
+export const ConversationResponse = Type.Object({ conversation: ConversationSummary });
+export type ConversationResponse = Static<typeof ConversationResponse>;
+
+export const ListConversationsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageSizeMax })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type ListConversationsQuery = Static<typeof ListConversationsQuery>;
+
+export const ConversationListResponse = Type.Object({
+  conversations: Type.Array(ConversationSummary),
+  total: Type.Integer(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type ConversationListResponse = Static<typeof ConversationListResponse>;
+
+export const SendMessageBody = Type.Object(
+  {
+    body: Type.String({ minLength: 1, maxLength: LIMITS.messageBodyMax }),
+    clientId: Type.String({ minLength: 1, maxLength: LIMITS.clientIdMax }),
+    attributes: Type.Optional(Attributes),
+  },
+  { additionalProperties: false },
+);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const MessageResponse = Type.Object({ message: Message });
+export type MessageResponse = Static<typeof MessageResponse>;
+
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageSizeMax })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const MessagePage = Type.Object({
+  /** Oldest first. */
+  messages: Type.Array(Message),
+  hasMore: Type.Boolean(),
+});
+export type MessagePage = Static<typeof MessagePage>;
+
+export const MarkReadBody = Type.Object(
+  { index: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);
+export type MarkReadBody = Static<typeof MarkReadBody>;
+
+export const ParticipantsResponse = Type.Object({ participants: Type.Array(Participant) });
+export type ParticipantsResponse = Static<typeof ParticipantsResponse>;
+
+export const AddParticipantBody = Type.Object({ username: Username }, { additionalProperties: false });
+export type AddParticipantBody = Static<typeof AddParticipantBody>;
+
+export const UpdateParticipantBody = Type.Object({ role: Role }, { additionalProperties: false });
+export type UpdateParticipantBody = Static<typeof UpdateParticipantBody>;
+
+export const ParticipantResponse = Type.Object({ participant: Participant });
+export type ParticipantResponse = Static<typeof ParticipantResponse>;
+
+export const InvitationsResponse = Type.Object({ invitations: Type.Array(Invitation) });
+export type InvitationsResponse = Static<typeof InvitationsResponse>;
+
+export const CreateInviteBody = Type.Object(
+  {
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600 })),
+    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateInviteBody = Static<typeof CreateInviteBody>;
+
+export const InviteResponse = Type.Object({ invite: InviteLink });
+export type InviteResponse = Static<typeof InviteResponse>;
+
+export const InviteListResponse = Type.Object({ invites: Type.Array(InviteLink) });
+export type InviteListResponse = Static<typeof InviteListResponse>;
+
+/** What anyone holding a valid link may see before joining. */
+export const InvitePreviewResponse = Type.Object({
+  conversationId: Type.String(),
+  title: Type.String(),
+  createdBy: Type.String({ description: 'username of whoever created the link' }),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+});
+export type InvitePreviewResponse = Static<typeof InvitePreviewResponse>;
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export type IdParams = Static<typeof IdParams>;
+
+export { Conversation };
