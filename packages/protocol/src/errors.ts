@@ -39,6 +39,10 @@ export const ERRORS = {
   already_invited: { status: 409, message: 'That user already has a pending invitation' },
   cannot_target_self: { status: 400, message: 'Use leave to remove yourself' },
   participant_not_joined: { status: 409, message: 'That participant has not joined' },
+  removed_from_conversation: {
+    status: 403,
+    message: 'You were removed from this conversation; ask an admin to add you again',
+  },
   rate_limited: { status: 429, message: 'Too many requests; slow down' },
   duplicate_client_id: { status: 409, message: 'That client id was already used for a different message' },
   unavailable: { status: 503, message: 'The service is temporarily unavailable' },

@@ -1,0 +1,96 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import { LIMITS } from '@parley/protocol';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config/config.js';
+import { createDomain, type Domain } from './domain/domain.js';
+import { installErrorHandler } from './http/error-handler.js';
+import { authRoutes } from './http/routes/auth-routes.js';
+import { conversationRoutes } from './http/routes/conversation-routes.js';
+import { inviteRoutes } from './http/routes/invite-routes.js';
+import { messageRoutes } from './http/routes/message-routes.js';
+import { opsRoutes } from './http/routes/ops-routes.js';
+import { participantRoutes } from './http/routes/participant-routes.js';
+import type { Api } from './http/types.js';
+import { serveWebApp } from './http/web-app.js';
+import { newId } from './ids.js';
+import { createMetrics } from './metrics.js';
+import type { Bus } from './realtime/bus.js';
+import { Gateway } from './realtime/gateway.js';
+import type { Storage } from './storage/storage.js';
+
+export interface AppDeps {
+  config: Config;
+  storage: Storage;
+  bus: Bus;
+  logger: Logger;
+}
+
+export interface ParleyApp {
+  app: FastifyInstance;
+  gateway: Gateway;
+  domain: Domain;
+  /** Stops accepting, closes sockets with a reconnect hint, then closes storage and bus. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the whole server (REST, WebSocket gateway, web app) over the given storage and
+ * bus. It never listens: `main.ts` does, and tests call `app.listen({ port: 0 })` or
+ * `app.inject()`. Storage must already be migrated.
+ *
+ * @example
+ * const parley = await buildApp({ config, storage, bus: new MemoryBus(), logger });
+ * await parley.app.listen({ port: 0, host: '127.0.0.1' });
+ */
+export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
+  const { config, storage, bus, logger } = deps;
+  const tokens = await TokenService.open(storage, config.tokenTtlSeconds);
+  const domain = createDomain({ storage, bus, config, log: logger, now: () => new Date().toISOString() }, tokens);
+  const metrics = createMetrics();
+  const fastify = Fastify({
+    loggerInstance: logger,
+    bodyLimit: LIMITS.bodyMaxBytes,
+    trustProxy: config.trustProxy,
+    genReqId: () => newId('CN').slice(0, 18),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
+  installErrorHandler(app);
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: { info: { title: 'Parley REST API', version: '0.1.0', description: 'See docs/protocol.md for the WebSocket.' } },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.httpDuration.labels(request.method, route, String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+  });
+
+  const routeDeps = { domain, config };
+  authRoutes(app, routeDeps);
+  conversationRoutes(app, routeDeps);
+  messageRoutes(app, routeDeps);
+  participantRoutes(app, routeDeps);
+  inviteRoutes(app, routeDeps);
+  opsRoutes(app, { storage, bus, metrics });
+  const servingWeb = await serveWebApp(app, config.webDir);
+  if (!servingWeb) logger.warn({ webDir: config.webDir }, 'web app not built: run `npm run build` to serve it');
+
+  const gateway = new Gateway(domain, bus, logger.child({ module: 'gateway' }), metrics);
+  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      await gateway.close();
+      await app.close();
+      await bus.close();
+      await storage.close();
+    })());
+  return { app: app as unknown as FastifyInstance, gateway, domain, close };
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors.js';
+import { newId, newSecret } from '../ids.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.js';
+import type { TokenService } from '../auth/tokens.js';
+import { UniqueViolation, type UserRecord } from '../storage/storage.js';
+import type { DomainContext } from './context.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/** A new web session: the cookie value is returned once and only its hash is stored. */
+export interface NewSession {
+  cookieValue: string;
+  expiresAt: Date;
+  user: UserRecord;
+}
+
+function sessionId(cookieValue: string): string {
+  return createHash('sha256').update(cookieValue).digest('hex');
+}
+
+/**
+ * Sign-up, sign-in, sign-out, sessions and access tokens.
+ *
+ * @example
+ * const { cookieValue, user } = await accounts.signUp('ada', 'correct horse', '127.0.0.1');
+ */
+export class Accounts {
+  /** Failed sign-ins: 10 per username and 100 per IP address per 5 minutes. */
+  private readonly failuresByUser = new RateLimiter(10, 5 * 60_000);
+  private readonly failuresByIp = new RateLimiter(100, 5 * 60_000);
+  private readonly signUpsByIp = new RateLimiter(30, 60 * 60_000);
+
+  constructor(
+    private readonly ctx: DomainContext,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async signUp(username: string, password: string, ip: string): Promise<NewSession> {
+    if (!this.signUpsByIp.take(ip)) {
+      throw new AppError('rate_limited', 'Too many sign-ups from this address; try later', undefined, this.signUpsByIp.retryAfterMs(ip));
+    }
+    const user: UserRecord = {
+      id: newId('US'),
+      username: username.toLowerCase(),
+      passwordHash: await hashPassword(password),
+      createdAt: this.ctx.now(),
+    };
+    try {
+      await this.ctx.storage.createUser(user);
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new AppError('username_taken', `The username "${user.username}" is taken`);
+      throw err;
+    }
+    return this.startSession(user);
+  }
+
+  async signIn(username: string, password: string, ip: string): Promise<NewSession> {
+    const userKey = username.toLowerCase();
+    for (const [limiter, key] of [[this.failuresByUser, userKey], [this.failuresByIp, ip]] as const) {
+      if (limiter.blocked(key)) {
+        throw new AppError('rate_limited', 'Too many failed sign-ins; try again later', undefined, limiter.retryAfterMs(key));
+      }
+    }
+    const user = await this.ctx.storage.getUserByUsername(userKey);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) {
+      this.failuresByUser.take(userKey);
+      this.failuresByIp.take(ip);
+      throw new AppError('invalid_credentials');
+    }
+    this.failuresByUser.reset(userKey);
+    return this.startSession(user);
+  }
+
+  async signOut(cookieValue: string): Promise<void> {
+    await this.ctx.storage.deleteSession(sessionId(cookieValue));
+  }
+
+  /** The user behind a session cookie, or undefined when it is unknown or expired. */
+  async userForSession(cookieValue: string): Promise<UserRecord | undefined> {
+    const session = await this.ctx.storage.getSession(sessionId(cookieValue));
+    if (!session) return undefined;
+    if (session.expiresAt <= this.ctx.now()) {
+      await this.ctx.storage.deleteSession(session.id);
+      return undefined;
+    }
+    return this.ctx.storage.getUserById(session.userId);
+  }
+
+  /** The user behind an access token; throws `invalid_token` / `token_expired`. */
+  async userForToken(token: string): Promise<{ user: UserRecord; expiresAt: Date }> {
+    const { identity, expiresAt } = await this.tokens.verify(token);
+    const user = await this.ctx.storage.getUserByUsername(identity);
+    if (!user) throw new AppError('invalid_token', `No user has the identity "${identity}"`);
+    return { user, expiresAt };
+  }
+
+  mintToken(user: UserRecord): Promise<{ token: string; expiresAt: Date }> {
+    return this.tokens.mint(user.username);
+  }
+
+  private async startSession(user: UserRecord): Promise<NewSession> {
+    const cookieValue = newSecret(32);
+    const now = Date.now();
+    const expiresAt = new Date(now + this.ctx.config.sessionTtlSeconds * 1000);
+    await this.ctx.storage.createSession({
+      id: sessionId(cookieValue),
+      userId: user.id,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    });
+    return { cookieValue, expiresAt, user };
+  }
+}

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { AnyServerEvent } from '@parley/protocol';
+import type { Config } from '../config/config.js';
+import type { Audience, Bus, MembershipChange } from '../realtime/bus.js';
+import type { Storage } from '../storage/storage.js';
+
+/** What every domain command needs: storage, the bus, configuration and a logger. */
+export interface DomainContext {
+  storage: Storage;
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  now(): string;
+}
+
+/**
+ * Publishes after a commit. A failed publish is logged, not thrown: the change is already
+ * durable and clients converge on reconnect (resume + re-list).
+ *
+ * @example
+ * await publish(ctx, { conversationId }, { name: 'messageAdded', data: { conversationId, message } });
+ */
+export async function publish(
+  ctx: DomainContext,
+  audience: Audience,
+  event: AnyServerEvent,
+  membership?: MembershipChange,
+): Promise<void> {
+  try {
+    await ctx.bus.publish(membership ? { audience, event, membership } : { audience, event });
+  } catch (err) {
+    ctx.log.warn({ err, event: event.name }, 'publish failed after commit');
+  }
+}

@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
+
+/** Fastify's own client errors, mapped onto the catalogue. */
+function fromFastify(err: FastifyError): AppError | undefined {
+  if (err.validation) {
+    const where = err.validationContext ?? 'request';
+    const detail = err.validation[0];
+    const path = detail?.instancePath ? `${where}${detail.instancePath}` : where;
+    let message = `${path} ${detail?.message ?? 'is invalid'}`;
+    if (detail?.keyword === 'additionalProperties') {
+      message = `${path} has an unknown field "${String((detail.params as { additionalProperty?: unknown }).additionalProperty)}"`;
+    }
+    return new AppError('validation_failed', message, err.validation);
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('malformed_json', err.message);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('body_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported_media_type');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('validation_failed', 'Content-Length does not match the body');
+  }
+  if (err instanceof SyntaxError) return new AppError('malformed_json', 'The body is not valid JSON');
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError('validation_failed', err.message);
+  }
+  return undefined;
+}
+
+/**
+ * One handler renders every error as `{ error: { code, message } }`. Unknown errors are
+ * logged with their stack and become an opaque 500: no stack trace ever reaches a client.
+ *
+ * @example
+ * installErrorHandler(app);
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const appError = err instanceof AppError ? err : fromFastify(err);
+    if (!appError) {
+      request.log.error({ err }, 'unhandled error');
+      return reply.status(500).send(new AppError('internal').toBody());
+    }
+    if (appError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(appError.retryAfterMs / 1000));
+    return reply.status(appError.status).send(appError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.status(404).send(error.toBody());
+  });
+}

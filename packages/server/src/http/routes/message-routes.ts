@@ -1,0 +1,45 @@
+import { Type } from '@sinclair/typebox';
+import { HistoryQuery, IdParams, MarkReadBody, MessagePage, MessageResponse, SendMessageBody } from '@parley/protocol';
+import { requireUser } from '../auth.js';
+import type { Api, RouteDeps } from '../types.js';
+
+/**
+ * Messages: history pages, sending over REST (same guarantees as the socket), read position.
+ *
+ * @example
+ * messageRoutes(app, { domain, config });
+ */
+export function messageRoutes(app: Api, { domain }: RouteDeps): void {
+  const tags = ['messages'];
+  app.get(
+    '/api/conversations/:id/messages',
+    { schema: { tags, params: IdParams, querystring: HistoryQuery, response: { 200: MessagePage } } },
+    async (request) => domain.messages.history(await requireUser(domain, request), request.params.id, request.query),
+  );
+
+  app.post(
+    '/api/conversations/:id/messages',
+    { schema: { tags, params: IdParams, body: SendMessageBody, response: { 200: MessageResponse, 201: MessageResponse } } },
+    async (request, reply) => {
+      const user = await requireUser(domain, request);
+      const { message, duplicate } = await domain.messages.send(user, request.params.id, request.body);
+      return reply.status(duplicate ? 200 : 201).send({ message });
+    },
+  );
+
+  app.post(
+    '/api/conversations/:id/read',
+    {
+      schema: {
+        tags,
+        params: IdParams,
+        body: MarkReadBody,
+        response: { 200: Type.Object({ lastReadIndex: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const user = await requireUser(domain, request);
+      return { lastReadIndex: await domain.messages.markRead(user, request.params.id, request.body.index) };
+    },
+  );
+}

@@ -1,0 +1,169 @@
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { LIMITS, type ClientFrame, type ServerFrame } from '@parley/protocol';
+import type { Domain } from '../domain/domain.js';
+import { AppError } from '../errors.js';
+import type { UserRecord } from '../storage/storage.js';
+import { parseFrame, refOf } from './frame-parser.js';
+import type { RoomMember } from './rooms.js';
+
+const ABUSE_LIMIT = 20;
+const ABUSE_WINDOW_MS = 60_000;
+const TYPING_INTERVAL_MS = 2_000;
+
+/** Hooks the gateway gives each connection. */
+export interface ConnectionHooks {
+  verifyToken(token: string): Promise<{ user: UserRecord; expiresAt: Date }>;
+  onTokenChanged(conn: Connection): void;
+  onFrameError(): void;
+}
+
+/**
+ * One authenticated WebSocket: parses frames, runs the domain commands they ask for and
+ * writes replies. It never fans out itself: deliveries come from the gateway via the bus.
+ *
+ * @example
+ * const conn = new Connection('CN1', ws, user, expiresAt, domain, log, hooks);
+ * ws.on('message', (data) => conn.onMessage(data.toString()));
+ */
+export class Connection implements RoomMember {
+  readonly subscriptions = new Set<string>();
+  pendingGone: Set<string> | null = null;
+  private invalidFrames: number[] = [];
+  private readonly lastTyping = new Map<string, number>();
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly user: UserRecord,
+    public tokenExpiresAt: Date,
+    private readonly domain: Domain,
+    private readonly log: Logger,
+    private readonly hooks: ConnectionHooks,
+  ) {}
+
+  get userId(): string {
+    return this.user.id;
+  }
+
+  send(frame: ServerFrame): void {
+    this.write(JSON.stringify(frame));
+  }
+
+  /** Writes an already-serialised frame (the fan-out path serialises once for everyone). */
+  write(text: string | Buffer): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text, { binary: false });
+  }
+
+  async onMessage(text: string): Promise<void> {
+    let frame: ClientFrame;
+    try {
+      frame = parseFrame(text);
+    } catch (err) {
+      let ref: string | undefined;
+      try {
+        ref = refOf(JSON.parse(text));
+      } catch {
+        ref = undefined;
+      }
+      this.fail(err, ref, true);
+      return;
+    }
+    try {
+      await this.handle(frame);
+    } catch (err) {
+      this.fail(err, frame.ref, false);
+    }
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'send': {
+        const body = { body: frame.body, clientId: frame.clientId, ...(frame.attributes ? { attributes: frame.attributes } : {}) };
+        const { message } = await this.domain.messages.send(this.user, frame.conversationId, body);
+        this.send(withRef({ type: 'ack', message }, frame.ref));
+        return;
+      }
+      case 'resume':
+        return this.resume(frame.positions, frame.ref);
+      case 'read':
+        await this.domain.messages.markRead(this.user, frame.conversationId, frame.index);
+        this.send(withRef({ type: 'ok' }, frame.ref));
+        return;
+      case 'typing':
+        return this.typing(frame.conversationId);
+      case 'token':
+        return this.replaceToken(frame.token, frame.ref);
+      case 'ping':
+        this.send(withRef({ type: 'pong' }, frame.ref));
+        return;
+    }
+  }
+
+  /** Replays what the client missed, oldest first, then says `resumed`. */
+  private async resume(positions: Record<string, number>, ref: string | undefined): Promise<void> {
+    const gone: string[] = [];
+    for (const [conversationId, lastIndex] of Object.entries(positions)) {
+      if (!this.subscriptions.has(conversationId)) {
+        gone.push(conversationId);
+        continue;
+      }
+      let after = lastIndex;
+      for (;;) {
+        const page = await this.domain.messages.history(this.user, conversationId, { after, limit: LIMITS.pageSizeMax });
+        for (const message of page.messages) {
+          this.send({ type: 'event', name: 'messageAdded', data: { conversationId, message } });
+          after = message.index;
+        }
+        if (!page.hasMore || page.messages.length === 0) break;
+      }
+    }
+    this.send(withRef({ type: 'resumed', gone }, ref));
+  }
+
+  private async typing(conversationId: string): Promise<void> {
+    if (!this.subscriptions.has(conversationId)) throw new AppError('conversation_not_found');
+    const now = Date.now();
+    if (now - (this.lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS) return;
+    this.lastTyping.set(conversationId, now);
+    await this.domain.ctx.bus.publish({
+      audience: { conversationId },
+      event: { name: 'typingStarted', data: { conversationId, userId: this.user.id, username: this.user.username } },
+    });
+  }
+
+  private async replaceToken(token: string, ref: string | undefined): Promise<void> {
+    const { user, expiresAt } = await this.hooks.verifyToken(token);
+    if (user.id !== this.user.id) throw new AppError('invalid_token', 'The new token is for a different identity');
+    this.tokenExpiresAt = expiresAt;
+    this.hooks.onTokenChanged(this);
+    this.send(withRef({ type: 'ok' }, ref));
+  }
+
+  private fail(err: unknown, ref: string | undefined, invalidFrame: boolean): void {
+    const appError = err instanceof AppError ? err : undefined;
+    if (!appError) this.log.error({ err }, 'frame handler failed');
+    const frame: ServerFrame = {
+      type: 'error',
+      code: appError?.code ?? 'internal',
+      message: appError?.message ?? 'Internal server error',
+    };
+    if (ref !== undefined) frame.ref = ref;
+    if (appError?.retryAfterMs !== undefined) frame.retryAfterMs = appError.retryAfterMs;
+    this.send(frame);
+    if (invalidFrame || appError?.status === 400) this.countAbuse();
+  }
+
+  private countAbuse(): void {
+    this.hooks.onFrameError();
+    const now = Date.now();
+    this.invalidFrames = this.invalidFrames.filter((t) => now - t < ABUSE_WINDOW_MS);
+    this.invalidFrames.push(now);
+    if (this.invalidFrames.length > ABUSE_LIMIT) this.ws.close(1008, 'Too many invalid frames');
+  }
+}
+
+function withRef<F extends ServerFrame>(frame: F, ref: string | undefined): F {
+  if (ref !== undefined) (frame as { ref?: string }).ref = ref;
+  return frame;
+}

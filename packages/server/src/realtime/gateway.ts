@@ -1,0 +1,174 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, LIMITS, type ServerFrame } from '@parley/protocol';
+import type { Domain } from '../domain/domain.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Metrics } from '../metrics.js';
+import type { Bus, BusEnvelope } from './bus.js';
+import { Connection } from './connection.js';
+import { Rooms } from './rooms.js';
+
+const WARN_BEFORE_EXPIRY_MS = 60_000;
+const HEARTBEAT_MS = 30_000;
+/** A socket this far behind is dropped; it reconnects and resumes rather than grow memory. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The WebSocket endpoint: authenticates upgrades on `/ws`, keeps rooms of local
+ * connections and delivers bus envelopes to them, serialising each event once.
+ *
+ * @example
+ * const gateway = new Gateway(domain, bus, log, metrics);
+ * server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+ */
+export class Gateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes, perMessageDeflate: false });
+  private readonly rooms = new Rooms<Connection>();
+  private readonly timers = new Map<Connection, NodeJS.Timeout[]>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly alive = new WeakSet<WebSocket>();
+  private closing = false;
+
+  constructor(
+    private readonly domain: Domain,
+    bus: Bus,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    bus.subscribe((envelope) => this.deliver(envelope));
+    this.heartbeat = setInterval(() => this.sweep(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.wss.clients.size;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws' || this.closing) {
+      socket.end(`HTTP/1.1 ${this.closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, url.searchParams.get('token')));
+  }
+
+  /** Applies the membership change, then writes the event to every local recipient. */
+  deliver(envelope: BusEnvelope): void {
+    if (envelope.membership) this.rooms.apply(envelope.membership);
+    const recipients =
+      'conversationId' in envelope.audience
+        ? this.rooms.inConversation(envelope.audience.conversationId)
+        : envelope.audience.userIds.flatMap((id) => [...this.rooms.ofUser(id)]);
+    let frame: Buffer | undefined;
+    let count = 0;
+    for (const conn of recipients) {
+      frame ??= Buffer.from(JSON.stringify({ type: 'event', ...envelope.event }));
+      if (conn.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.write(frame);
+      count += 1;
+    }
+    if (count > 0) this.metrics.deliveries.inc(count);
+  }
+
+  /** Stops accepting, tells every client to reconnect elsewhere, and waits for the sockets to close. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    for (const ws of this.wss.clients) ws.close(CLOSE_CODES.goingAway, 'Server shutting down; reconnect');
+    const deadline = Date.now() + 2_000;
+    while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private async accept(ws: WebSocket, token: string | null): Promise<void> {
+    const early: string[] = [];
+    const buffer = (data: unknown): void => void early.push(String(data));
+    ws.on('message', buffer);
+    ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    let conn: Connection;
+    try {
+      if (!token) throw new AppError('unauthenticated', 'Connect with /ws?token=<access token>');
+      const { user, expiresAt } = await this.domain.accounts.userForToken(token);
+      conn = new Connection(newId('CN'), ws, user, expiresAt, this.domain, this.log.child({ user: user.username }), {
+        verifyToken: (t) => this.domain.accounts.userForToken(t),
+        onTokenChanged: (c) => this.scheduleExpiry(c),
+        onFrameError: () => this.metrics.frameErrors.inc(),
+      });
+    } catch (err) {
+      const appError = err instanceof AppError ? err : new AppError('invalid_token');
+      const frame: ServerFrame = { type: 'error', code: appError.code, message: appError.message };
+      ws.send(JSON.stringify(frame));
+      ws.close(CLOSE_CODES.unauthorized, appError.code);
+      return;
+    }
+    await this.register(conn, ws, buffer, early);
+  }
+
+  private async register(conn: Connection, ws: WebSocket, buffer: (d: unknown) => void, early: string[]): Promise<void> {
+    this.rooms.addConnection(conn);
+    this.rooms.beginLoading(conn);
+    this.metrics.connections.inc();
+    ws.on('close', () => this.drop(conn));
+    ws.on('pong', () => this.alive.add(ws));
+    this.alive.add(ws);
+    try {
+      this.rooms.finishLoading(conn, await this.domain.ctx.storage.listJoinedConversationIds(conn.userId));
+    } catch (err) {
+      this.log.error({ err }, 'loading subscriptions failed');
+      ws.close(CLOSE_CODES.goingAway, 'Try again');
+      return;
+    }
+    this.scheduleExpiry(conn);
+    conn.send({
+      type: 'ready',
+      connectionId: conn.id,
+      userId: conn.userId,
+      identity: conn.user.username,
+      tokenExpiresAt: conn.tokenExpiresAt.toISOString(),
+    });
+    ws.off('message', buffer);
+    ws.on('message', (data) => void conn.onMessage(String(data)));
+    for (const text of early) void conn.onMessage(text);
+  }
+
+  private drop(conn: Connection): void {
+    this.rooms.removeConnection(conn);
+    for (const t of this.timers.get(conn) ?? []) clearTimeout(t);
+    this.timers.delete(conn);
+    this.metrics.connections.dec();
+  }
+
+  private scheduleExpiry(conn: Connection): void {
+    for (const t of this.timers.get(conn) ?? []) clearTimeout(t);
+    const left = conn.tokenExpiresAt.getTime() - Date.now();
+    const warn = setTimeout(() => {
+      conn.send({ type: 'event', name: 'tokenAboutToExpire', data: { expiresAt: conn.tokenExpiresAt.toISOString() } });
+    }, Math.max(0, left - WARN_BEFORE_EXPIRY_MS));
+    const expire = setTimeout(() => {
+      conn.send({ type: 'error', code: 'token_expired', message: 'The access token has expired' });
+      conn.ws.close(CLOSE_CODES.unauthorized, 'token_expired');
+    }, Math.max(0, left));
+    warn.unref();
+    expire.unref();
+    this.timers.set(conn, [warn, expire]);
+  }
+
+  private sweep(): void {
+    for (const ws of this.wss.clients) {
+      if (!this.alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(ws);
+      ws.ping();
+    }
+  }
+}
