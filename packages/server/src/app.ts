@@ -17,6 +17,7 @@ import { opsRoutes } from './http/routes/ops-routes.js';
 import { participantRoutes } from './http/routes/participant-routes.js';
 import type { Api } from './http/types.js';
 import { serveWebApp } from './http/web-app.js';
+import { validatorCompiler } from './http/validators.js';
 import { newId } from './ids.js';
 import { createMetrics } from './metrics.js';
 import type { Bus } from './realtime/bus.js';
@@ -57,9 +58,11 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     bodyLimit: LIMITS.bodyMaxBytes,
     trustProxy: config.trustProxy,
     genReqId: () => newId('CN').slice(0, 18),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
+  app.setValidatorCompiler(validatorCompiler);
+  // Only JSON bodies: anything else is a 415, not a string to validate.
+  app.removeContentTypeParser(['text/plain']);
   installErrorHandler(app);
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
