@@ -1,0 +1,152 @@
+import type { Participant, ParticipantStatus } from '@parley/protocol';
+import { h, replace, statusLine } from '../dom.js';
+import { describeError } from '../errors.js';
+import { Disposer, listen } from '../events.js';
+import type { Client, Conversation } from '../sdk.js';
+import { adminControls, type GroupActions } from './group-admin.js';
+import { errorState, loading } from './layout.js';
+
+const STATUS_ORDER: Record<ParticipantStatus, number> = { joined: 0, invited: 1, declined: 2, left: 3, removed: 4 };
+const STATUS_WORDS: Record<ParticipantStatus, string> = {
+  joined: 'joined',
+  invited: 'invited',
+  declined: 'declined',
+  left: 'left',
+  removed: 'removed',
+};
+
+/**
+ * The group panel beside the chat: participants with status and role (live), admin
+ * controls, and Leave. `actions` carries what happens to the rest of the app on leave/delete.
+ */
+export class GroupPanel {
+  readonly el: HTMLElement;
+  private readonly people = new Map<string, Participant>();
+  private readonly listEl = h('div', { class: 'participants' });
+  private readonly adminEl = h('div', { class: 'admin-controls' });
+  private readonly status = statusLine();
+  private readonly disposer = new Disposer();
+  private loaded = false;
+  private adminShown: boolean | null = null;
+
+  constructor(
+    private readonly client: Client,
+    private conversation: Conversation,
+    private readonly actions: GroupActions,
+  ) {
+    const leave = h('button', { type: 'button', class: 'btn btn-small btn-danger-outline' }, 'Leave conversation');
+    leave.addEventListener('click', () => void this.run(leave, () => this.leave()));
+    this.el = h(
+      'aside',
+      { class: 'group-panel', 'aria-label': 'Group', id: `group-${conversation.id}` },
+      h('h2', { class: 'section-title' }, 'Participants'),
+      this.listEl,
+      this.status.el,
+      this.adminEl,
+      h('div', { class: 'panel-section' }, leave),
+    );
+    const upsert = ({ conversationId, participant }: { conversationId: string; participant: Participant }): void => {
+      if (conversationId !== this.conversation.id) return;
+      this.people.set(participant.userId, participant);
+      this.render();
+    };
+    this.disposer.add(
+      listen(client, 'participantJoined', upsert),
+      listen(client, 'participantLeft', upsert),
+      listen(client, 'participantUpdated', upsert),
+    );
+  }
+
+  async load(): Promise<void> {
+    replace(this.listEl, loading('Loading participants…'));
+    try {
+      const participants = await this.conversation.getParticipants();
+      for (const p of participants) if (!this.people.has(p.userId)) this.people.set(p.userId, p);
+      this.loaded = true;
+      this.render();
+    } catch (error) {
+      replace(this.listEl, errorState(describeError(error), () => void this.load()));
+    }
+  }
+
+  /** Re-renders the admin controls after the conversation changed (title, subject). */
+  refresh(conversation: Conversation): void {
+    this.conversation = conversation;
+    if (!this.loaded || this.adminEl.contains(document.activeElement)) return;
+    this.adminShown = null;
+    this.render();
+  }
+
+  dispose(): void {
+    this.disposer.dispose();
+  }
+
+  private isAdmin(): boolean {
+    const me = this.people.get(this.client.user.id);
+    return me ? me.role === 'admin' && me.status === 'joined' : this.conversation.myRole === 'admin';
+  }
+
+  private render(): void {
+    const sorted = [...this.people.values()].sort(
+      (a, b) =>
+        STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
+        Number(b.role === 'admin') - Number(a.role === 'admin') ||
+        a.username.localeCompare(b.username),
+    );
+    const admin = this.isAdmin();
+    replace(this.listEl, h('ul', { class: 'participant-list', 'aria-label': 'Participants' }, ...sorted.map((p) => this.row(p, admin))));
+    if (admin === this.adminShown) return;
+    this.adminShown = admin;
+    if (admin) replace(this.adminEl, adminControls(this.conversation, this.status, this.actions));
+    else replace(this.adminEl);
+  }
+
+  private row(p: Participant, admin: boolean): HTMLElement {
+    const me = p.userId === this.client.user.id;
+    const buttons: HTMLElement[] = [];
+    if (admin && !me && (p.status === 'joined' || p.status === 'invited')) {
+      if (p.status === 'joined' && p.role !== 'admin') buttons.push(this.button(`Make ${p.username} admin`, 'Make admin', () => this.conversation.setRole(p.userId, 'admin')));
+      buttons.push(this.button(`Remove ${p.username}`, 'Remove', () => this.conversation.removeParticipant(p.userId)));
+    }
+    return h(
+      'li',
+      { class: `participant status-${p.status}` },
+      h('span', { class: 'avatar', 'aria-hidden': 'true' }, p.username.slice(0, 1).toUpperCase()),
+      h(
+        'span',
+        { class: 'participant-main' },
+        h('span', { class: 'participant-name' }, p.username, me ? ' (you)' : ''),
+        h(
+          'span',
+          { class: 'participant-tags' },
+          p.role === 'admin' ? h('span', { class: 'tag tag-admin' }, 'admin') : h('span', { class: 'tag' }, 'member'),
+          h('span', { class: `tag tag-${p.status}` }, STATUS_WORDS[p.status]),
+        ),
+      ),
+      buttons.length ? h('span', { class: 'participant-actions' }, ...buttons) : null,
+    );
+  }
+
+  private button(label: string, text: string, work: () => Promise<unknown>): HTMLButtonElement {
+    const button = h('button', { type: 'button', class: 'btn btn-tiny', 'aria-label': label }, text);
+    button.addEventListener('click', () => void this.run(button, work));
+    return button;
+  }
+
+  private async run(button: HTMLButtonElement, work: () => Promise<unknown>): Promise<void> {
+    button.disabled = true;
+    this.status.set('');
+    try {
+      await work();
+    } catch (error) {
+      this.status.set(describeError(error), 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  private async leave(): Promise<void> {
+    await this.conversation.leave();
+    this.actions.gone(`You left “${this.conversation.title}”.`);
+  }
+}
