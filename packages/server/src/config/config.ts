@@ -9,6 +9,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** redis://... to fan out across processes; in-process bus otherwise. */
   redisUrl: string | undefined;
+  /** Redis pub/sub channel shared by the processes of one deployment (PARLEY_REDIS_CHANNEL). */
+  redisChannel: string;
   /** Public base URL used in invite links; derived from the request when unset. */
   publicUrl: string | undefined;
   logLevel: string;
@@ -77,6 +79,7 @@ export function loadConfig(env: Env, defaults: { webDir?: string } = {}): Config
     dataDir: env.PARLEY_DATA_DIR ?? './data',
     databaseUrl: urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
     redisUrl: urlVar(env, 'REDIS_URL', ['redis:', 'rediss:'], problems),
+    redisChannel: env.PARLEY_REDIS_CHANNEL || 'parley:bus',
     publicUrl: urlVar(env, 'PARLEY_PUBLIC_URL', ['http:', 'https:'], problems),
     logLevel,
     tokenTtlSeconds: intVar(env, 'PARLEY_TOKEN_TTL_SECONDS', 3600, 5, 7 * 24 * 3600, problems),
@@ -87,6 +90,7 @@ export function loadConfig(env: Env, defaults: { webDir?: string } = {}): Config
     trustProxy: trustProxy === 'true',
   };
   if (env.PARLEY_DATA_DIR === '') problems.push('PARLEY_DATA_DIR must not be empty');
+  if (/\s/.test(config.redisChannel)) problems.push('PARLEY_REDIS_CHANNEL must not contain whitespace');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
