@@ -30,6 +30,7 @@ export class Gateway {
   private readonly timers = new Map<Connection, NodeJS.Timeout[]>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
+  private readonly inflight = new Set<Promise<void>>();
   private closing = false;
 
   constructor(
@@ -81,6 +82,9 @@ export class Gateway {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    // Let sends already being committed finish and be acknowledged before the sockets go.
+    const drained = Promise.allSettled([...this.inflight]);
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 5_000).unref())]);
     for (const ws of this.wss.clients) ws.close(CLOSE_CODES.goingAway, 'Server shutting down; reconnect');
     const deadline = Date.now() + 2_000;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -135,8 +139,18 @@ export class Gateway {
       tokenExpiresAt: conn.tokenExpiresAt.toISOString(),
     });
     ws.off('message', buffer);
-    ws.on('message', (data) => void conn.onMessage(String(data)));
-    for (const text of early) void conn.onMessage(text);
+    ws.on('message', (data) => this.handle(conn, String(data)));
+    for (const text of early) this.handle(conn, text);
+  }
+
+  private handle(conn: Connection, text: string): void {
+    if (this.closing) {
+      conn.send({ type: 'error', code: 'unavailable', message: 'Server shutting down; reconnect', retryAfterMs: 500 });
+      return;
+    }
+    const work = conn.onMessage(text);
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
   }
 
   private drop(conn: Connection): void {
