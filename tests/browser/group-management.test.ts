@@ -9,7 +9,7 @@ function row(page: Page, username: string) {
     .getByRole('complementary', { name: 'Group' })
     .getByRole('list', { name: 'Participants' })
     .getByRole('listitem')
-    .filter({ hasText: new RegExp(`^\\s*\\S?\\s*${username}\\b`) });
+    .filter({ has: page.getByText(username, { exact: true }) });
 }
 
 function sidebarLink(page: Page, title: string) {

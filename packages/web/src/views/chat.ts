@@ -79,9 +79,14 @@ function mountChat(ctx: AppContext, store: ConversationStore, conversation: Conv
   });
   const header = chatHeader(conversation, panel.el.id);
   el.classList.add('panel-closed');
-  header.toggle.addEventListener('click', () => {
-    const open = el.classList.toggle('panel-closed') === false;
+  const setPanel = (open: boolean): void => {
+    el.classList.toggle('panel-closed', !open);
     header.toggle.setAttribute('aria-expanded', String(open));
+  };
+  header.toggle.addEventListener('click', () => setPanel(el.classList.contains('panel-closed')));
+  panel.close.addEventListener('click', () => {
+    setPanel(false);
+    header.toggle.focus();
   });
   const flash = store.flash?.conversationId === id ? store.flash.text : null;
   store.flash = null;

@@ -26,6 +26,8 @@ export class GroupPanel {
   private readonly adminEl = h('div', { class: 'admin-controls' });
   private readonly status = statusLine();
   private readonly disposer = new Disposer();
+  /** Closes the panel where it is a drawer (narrow screens). */
+  readonly close = h('button', { type: 'button', class: 'btn btn-tiny btn-ghost panel-close', 'aria-label': 'Close group panel' }, '×');
   private loaded = false;
   private adminShown: boolean | null = null;
 
@@ -39,7 +41,7 @@ export class GroupPanel {
     this.el = h(
       'aside',
       { class: 'group-panel', 'aria-label': 'Group', id: `group-${conversation.id}` },
-      h('h2', { class: 'section-title' }, 'Participants'),
+      h('div', { class: 'panel-top' }, h('h2', { class: 'section-title' }, 'Participants'), this.close),
       this.listEl,
       this.status.el,
       this.adminEl,
@@ -115,7 +117,7 @@ export class GroupPanel {
       h(
         'span',
         { class: 'participant-main' },
-        h('span', { class: 'participant-name' }, p.username, me ? ' (you)' : ''),
+        h('span', { class: 'participant-name' }, h('span', {}, p.username), me ? h('span', { class: 'you' }, ' (you)') : null),
         h(
           'span',
           { class: 'participant-tags' },
