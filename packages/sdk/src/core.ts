@@ -33,6 +33,7 @@ export class ClientCore implements ConversationHost {
   private readonly sequencer: MessageSequencer;
   private readonly outbox: Outbox;
   private ready: ReadyFrame | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     token: string,
@@ -88,6 +89,8 @@ export class ClientCore implements ConversationHost {
 
   shutdown(): void {
     const err = new ParleyError('unavailable', 'The client was shut down', { status: 0 });
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     this.realtime.stop();
     this.outbox.close(err);
     this.sequencer.stop();
@@ -209,7 +212,7 @@ export class ClientCore implements ConversationHost {
         return this.fanOut(frame.data.conversationId, 'readPositionChanged', frame.data);
       case 'tokenAboutToExpire':
         this.out.emit('tokenAboutToExpire', frame.data);
-        return void this.refreshSoon();
+        return this.scheduleRefresh(frame.data.expiresAt);
     }
   }
 
@@ -232,8 +235,20 @@ export class ClientCore implements ConversationHost {
     this.out.emit('conversationUpdated', conversation);
   }
 
-  private async refreshSoon(): Promise<void> {
-    if (!this.tokens.canRefresh) return;
+  private scheduleRefresh(expiresAt: string): void {
+    if (!this.tokens.canRefresh || this.refreshTimer) return;
+    const remaining = Date.parse(expiresAt) - Date.now();
+    // The server warns 60 s ahead, so a token that lives less than that is announced as
+    // expiring the moment it is installed; refreshing at half its remaining life instead of at
+    // once keeps short-lived tokens from turning into a refresh loop.
+    const delay = Number.isFinite(remaining) && remaining < 50_000 ? Math.max(0, remaining / 2) : 0;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void this.refreshNow();
+    }, delay);
+  }
+
+  private async refreshNow(): Promise<void> {
     try {
       const token = await this.tokens.refresh(this.tokens.current);
       await this.updateToken(token);

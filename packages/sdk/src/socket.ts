@@ -62,6 +62,7 @@ interface PendingRequest {
 }
 
 const OPEN = 1;
+const TOKEN_CODES: ReadonlySet<string> = new Set(['token_expired', 'invalid_token', 'unauthenticated']);
 
 /**
  * One logical WebSocket connection that survives drops: it reconnects with jittered backoff,
@@ -194,7 +195,8 @@ export class Realtime extends TypedEmitter<RealtimeEvents> {
     const ref = frame.ref;
     const waiting = ref === undefined ? undefined : this.pending.get(ref);
     if (!waiting || ref === undefined) {
-      if (frame.type === 'error') this.emit('error', ParleyError.fromFrame(frame));
+      // A token complaint without a ref comes right before close 4001, which is handled there.
+      if (frame.type === 'error' && !TOKEN_CODES.has(frame.code)) this.emit('error', ParleyError.fromFrame(frame));
       else this.emit('unmatched', frame);
       return;
     }
