@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { MessageRecord, Storage } from '../storage.js';
+import type { Database } from '../schema.js';
+import { messageColumns, toMessage } from './rows.js';
+
+/**
+ * A page of history, oldest first. Both directions are range scans of the
+ * (conversation_id, idx) primary key, so page cost does not grow with the conversation.
+ *
+ * @example
+ * const { messages, hasMore } = await listMessages(db, 'CH1', { before: 500, limit: 50 });
+ */
+export const listMessages = async (
+  db: Kysely<Database>,
+  conversationId: string,
+  page: Parameters<Storage['listMessages']>[1],
+): Promise<{ messages: MessageRecord[]; hasMore: boolean }> => {
+  const limit = Math.max(0, Math.floor(page.limit));
+  const forward = page.after !== undefined;
+  let query = db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.author_id')
+    .select(messageColumns)
+    .where('m.conversation_id', '=', conversationId);
+  if (page.after !== undefined) query = query.where('m.idx', '>', page.after);
+  if (page.before !== undefined) query = query.where('m.idx', '<', page.before);
+  // One extra row tells whether another page exists in the paging direction.
+  const rows = await query
+    .orderBy('m.idx', forward ? 'asc' : 'desc')
+    .limit(limit + 1)
+    .execute();
+  const hasMore = rows.length > limit;
+  const pageRows = rows.slice(0, limit);
+  if (!forward) pageRows.reverse();
+  return { messages: pageRows.map(toMessage), hasMore };
+};
+
+/**
+ * The stored message for a client id, used to answer a retried send.
+ *
+ * @example
+ * const original = await findByClientId(db, 'CH1', 'US1', 'c-1');
+ */
+export async function findByClientId(
+  db: Kysely<Database>,
+  conversationId: string,
+  authorId: string,
+  clientId: string,
+): Promise<MessageRecord | undefined> {
+  const row = await db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.author_id')
+    .select(messageColumns)
+    .where('m.conversation_id', '=', conversationId)
+    .where('m.author_id', '=', authorId)
+    .where('m.client_id', '=', clientId)
+    .executeTakeFirst();
+  return row && toMessage(row);
+}

@@ -1,0 +1,143 @@
+import type { InvitePolicy, ParticipantStatus, Role } from '@parley/protocol';
+import type {
+  ApiKeyRecord,
+  ConversationRecord,
+  InviteRecord,
+  MessageRecord,
+  ParticipantRecord,
+  SessionRecord,
+  UserRecord,
+} from '../storage.js';
+import type {
+  ApiKeysTable,
+  ConversationsTable,
+  InvitesTable,
+  MessagesTable,
+  ParticipantsTable,
+  SessionsTable,
+  UsersTable,
+} from '../schema.js';
+
+/*
+ * Conversions between table rows and the records of the storage interface, shared by both
+ * databases so that they return identical shapes.
+ */
+
+/**
+ * Normalises a timestamp to `Date#toISOString()` form, so stored text sorts by time.
+ *
+ * @example
+ * iso('2024-01-01T00:00:00Z'); // '2024-01-01T00:00:00.000Z'
+ */
+export function iso(value: string): string {
+  return new Date(value).toISOString();
+}
+
+/** Like `iso`, passing null through. */
+export function isoOrNull(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : iso(value);
+}
+
+/** Parses stored JSON attributes; a corrupt value reads as empty rather than failing a page. */
+export function parseAttributes(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** PostgreSQL returns `count(*)` as a string (bigint); SQLite as a number. */
+export function toNumber(value: string | number | bigint | null | undefined): number {
+  return value === null || value === undefined ? 0 : Number(value);
+}
+
+/** Maps a `users` row. */
+export function toUser(row: UsersTable): UserRecord {
+  return { id: row.id, username: row.username, passwordHash: row.password_hash, createdAt: row.created_at };
+}
+
+/** Maps a `sessions` row. */
+export function toSession(row: SessionsTable): SessionRecord {
+  return { id: row.id, userId: row.user_id, createdAt: row.created_at, expiresAt: row.expires_at };
+}
+
+/** Maps an `api_keys` row. */
+export function toApiKey(row: ApiKeysTable): ApiKeyRecord {
+  return { id: row.id, secret: row.secret, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+/** Maps a `conversations` row. */
+export function toConversation(row: ConversationsTable): ConversationRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    subject: row.subject,
+    attributes: parseAttributes(row.attributes),
+    invitePolicy: row.invite_policy as InvitePolicy,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastActivityAt: row.last_activity_at,
+    lastMessageIndex: toNumber(row.last_message_index),
+  };
+}
+
+/** Maps a `participants` row joined with the user's name. */
+export function toParticipant(row: ParticipantsTable & { username: string }): ParticipantRecord {
+  return {
+    conversationId: row.conversation_id,
+    userId: row.user_id,
+    username: row.username,
+    role: row.role as Role,
+    status: row.status as ParticipantStatus,
+    lastReadIndex: toNumber(row.last_read_index),
+    invitedBy: row.invited_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Maps a `messages` row joined with the author's name. */
+export function toMessage(row: MessagesTable & { username: string }): MessageRecord {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    index: toNumber(row.idx),
+    authorId: row.author_id,
+    author: row.username,
+    body: row.body,
+    clientId: row.client_id,
+    attributes: parseAttributes(row.attributes),
+    createdAt: row.created_at,
+  };
+}
+
+/** Maps an `invites` row. */
+export function toInvite(row: InvitesTable): InviteRecord {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    tokenHash: row.token_hash,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    maxUses: row.max_uses === null ? null : toNumber(row.max_uses),
+    uses: toNumber(row.uses),
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** Column list for a message with its author's name: `m` is messages, `u` is users. */
+export const messageColumns = [
+  'm.conversation_id',
+  'm.idx',
+  'm.id',
+  'm.author_id',
+  'm.body',
+  'm.client_id',
+  'm.attributes',
+  'm.created_at',
+  'u.username',
+] as const;

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { AppendResult } from '../storage.js';
+import { appendMany, at, expectOk, makeConversation, makeUser, newMessage, uid, type GetStorage } from './fixtures.js';
+
+/** Appending (indexes, idempotency, membership) and history paging. */
+export function messagesContract(get: GetStorage): void {
+  describe('appendMessage', () => {
+    it('assigns indexes 1, 2, 3 and updates the conversation', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const first = expectOk(await s.appendMessage(newMessage(c.id, ada, { body: 'one', attributes: { k: 'v' }, createdAt: at(200) })));
+      expect(first.duplicate).toBe(false);
+      expect(first.message).toMatchObject({ index: 1, body: 'one', author: ada.username, authorId: ada.id, attributes: { k: 'v' }, createdAt: at(200) });
+      expect(await appendMany(s, c.id, ada, 2)).toEqual([2, 3]);
+      expect(await s.getConversation(c.id)).toMatchObject({ lastMessageIndex: 3, lastActivityAt: at(101) });
+      const stored = await s.listMessages(c.id, { limit: 1, after: 0 });
+      expect(stored.messages[0]).toEqual(first.message);
+    });
+
+    it('refuses authors who are not joined, and unknown conversations', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const bob = await makeUser(s);
+      const eve = await makeUser(s);
+      const c = await makeConversation(s, ada, { members: [bob], others: [{ userId: eve.id, role: 'member', status: 'invited', invitedBy: ada.id }] });
+      expect(await s.appendMessage(newMessage(c.id, eve))).toEqual({ kind: 'not_participant' });
+      expect(await s.appendMessage(newMessage(uid('CH'), ada))).toEqual({ kind: 'not_participant' });
+      expectOk(await s.appendMessage(newMessage(c.id, bob)));
+      await s.setParticipantStatus(c.id, bob.id, { status: 'removed', now: at(300) });
+      expect(await s.appendMessage(newMessage(c.id, bob))).toEqual({ kind: 'not_participant' });
+      expect((await s.getConversation(c.id))?.lastMessageIndex).toBe(1);
+    });
+
+    it('returns the stored message for a retried client id and writes nothing', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const bob = await makeUser(s);
+      const c = await makeConversation(s, ada, { members: [bob] });
+      const original = expectOk(await s.appendMessage(newMessage(c.id, ada, { clientId: 'same', body: 'first' })));
+      const retry = expectOk(await s.appendMessage(newMessage(c.id, ada, { clientId: 'same', body: 'second' })));
+      expect(retry).toEqual({ kind: 'ok', duplicate: true, message: original.message });
+      // The same client id from another author, or no client id at all, is a new message.
+      expect(expectOk(await s.appendMessage(newMessage(c.id, bob, { clientId: 'same' }))).message.index).toBe(2);
+      expect(expectOk(await s.appendMessage(newMessage(c.id, ada, { clientId: null }))).message.index).toBe(3);
+      expect(expectOk(await s.appendMessage(newMessage(c.id, ada, { clientId: null }))).message.index).toBe(4);
+      expect((await s.getConversation(c.id))?.lastMessageIndex).toBe(4);
+    });
+
+    it('stores one message when the same client id is sent concurrently', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const sends = Array.from({ length: 10 }, () => s.appendMessage(newMessage(c.id, ada, { clientId: 'retry-storm' })));
+      const results = (await Promise.all(sends)).map((r) => expectOk(r));
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.message.id)).size).toBe(1);
+      expect(results.every((r) => r.message.index === 1)).toBe(true);
+      expect((await s.getConversation(c.id))?.lastMessageIndex).toBe(1);
+    });
+
+    it('keeps indexes gapless under 200 concurrent appends across conversations', async () => {
+      const s = get();
+      const users = await Promise.all([1, 2, 3, 4].map(() => makeUser(s)));
+      const [admin, ...members] = users as [typeof users[number], ...typeof users];
+      const conversations = await Promise.all([1, 2, 3, 4].map(() => makeConversation(s, admin, { members })));
+      const sends: Promise<AppendResult>[] = [];
+      for (let i = 0; i < 200; i += 1) {
+        const conversation = conversations[i % conversations.length];
+        const author = users[i % users.length];
+        if (conversation === undefined || author === undefined) throw new Error('fixture');
+        sends.push(s.appendMessage(newMessage(conversation.id, author, { body: `n${i}` })));
+      }
+      const results = (await Promise.all(sends)).map((r) => expectOk(r));
+      for (const conversation of conversations) {
+        const indexes = results.filter((r) => r.message.conversationId === conversation.id).map((r) => r.message.index);
+        expect(indexes.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, k) => k + 1));
+        const page = await s.listMessages(conversation.id, { limit: 100 });
+        expect(page.messages.map((m) => m.index)).toEqual(Array.from({ length: 50 }, (_, k) => k + 1));
+        expect((await s.getConversation(conversation.id))?.lastMessageIndex).toBe(50);
+      }
+    });
+
+    it('fails a bad append alone, leaving the others of the same moment intact and gapless', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const taken = expectOk(await s.appendMessage(newMessage(c.id, ada))).message.id;
+      const sends = [
+        s.appendMessage(newMessage(c.id, ada)),
+        s.appendMessage(newMessage(c.id, ada, { id: taken })),
+        s.appendMessage(newMessage(c.id, ada)),
+      ];
+      const [a, bad, b] = await Promise.allSettled(sends);
+      expect(bad?.status).toBe('rejected');
+      const ok = [a, b].map((r) => (r?.status === 'fulfilled' ? expectOk(r.value).message.index : -1));
+      expect(ok.sort()).toEqual([2, 3]);
+      expect((await s.getConversation(c.id))?.lastMessageIndex).toBe(3);
+    });
+  });
+
+  describe('listMessages', () => {
+    it('pages backwards from the newest and forwards from an index, oldest first', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      await appendMany(s, c.id, ada, 12);
+      const bodies = (r: { messages: { body: string }[] }) => r.messages.map((m) => m.body);
+      const newest = await s.listMessages(c.id, { limit: 5 });
+      expect(bodies(newest)).toEqual(['m8', 'm9', 'm10', 'm11', 'm12']);
+      expect(newest.hasMore).toBe(true);
+      const older = await s.listMessages(c.id, { before: 8, limit: 5 });
+      expect(older.messages.map((m) => m.index)).toEqual([3, 4, 5, 6, 7]);
+      expect(older.hasMore).toBe(true);
+      expect(await s.listMessages(c.id, { before: 3, limit: 5 })).toMatchObject({ hasMore: false });
+      expect((await s.listMessages(c.id, { before: 3, limit: 5 })).messages.map((m) => m.index)).toEqual([1, 2]);
+      const forward = await s.listMessages(c.id, { after: 2, limit: 4 });
+      expect(forward.messages.map((m) => m.index)).toEqual([3, 4, 5, 6]);
+      expect(forward.hasMore).toBe(true);
+      const tail = await s.listMessages(c.id, { after: 8, limit: 4 });
+      expect(tail.messages.map((m) => m.index)).toEqual([9, 10, 11, 12]);
+      expect(tail.hasMore).toBe(false);
+      expect(await s.listMessages(c.id, { after: 12, limit: 4 })).toEqual({ messages: [], hasMore: false });
+      expect((await s.listMessages(c.id, { limit: 12 })).hasMore).toBe(false);
+    });
+
+    it('returns an empty page for an empty or unknown conversation', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      expect(await s.listMessages(c.id, { limit: 50 })).toEqual({ messages: [], hasMore: false });
+      expect(await s.listMessages(uid('CH'), { limit: 50 })).toEqual({ messages: [], hasMore: false });
+    });
+  });
+}

@@ -1,0 +1,139 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/*
+ * Every schema change, in order. Names sort lexicographically (Kysely's rule), so they carry a
+ * zero-padded number. Only portable column types are used ('text', 'integer') so one list
+ * serves SQLite and PostgreSQL; timestamps are ISO text (see schema.ts for why).
+ */
+
+const initial: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_expires_at').on('sessions').column('expires_at').execute();
+
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+
+    await createConversationTables(db);
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    for (const table of ['invites', 'messages', 'participants', 'conversations', 'api_keys', 'sessions', 'users']) {
+      await db.schema.dropTable(table).ifExists().execute();
+    }
+  },
+};
+
+async function createConversationTables(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('conversations')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('title', 'text', (c) => c.notNull())
+    .addColumn('subject', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('invite_policy', 'text', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addColumn('last_activity_at', 'text', (c) => c.notNull())
+    .addColumn('last_message_index', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+
+  await db.schema
+    .createTable('participants')
+    .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('role', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('last_read_index', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('invited_by', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('participants_pk', ['conversation_id', 'user_id'])
+    .execute();
+  // The conversation list and pending invitations start from one user's rows.
+  await db.schema.createIndex('participants_user_status').on('participants').columns(['user_id', 'status']).execute();
+
+  await db.schema
+    .createTable('messages')
+    .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('idx', 'integer', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull().unique())
+    .addColumn('author_id', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('body', 'text', (c) => c.notNull())
+    .addColumn('client_id', 'text')
+    .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    // History pages are range scans of this key, whatever the conversation's size.
+    .addPrimaryKeyConstraint('messages_pk', ['conversation_id', 'idx'])
+    .execute();
+  // NULL client ids are distinct in both databases, so only real retries collide.
+  await db.schema
+    .createIndex('messages_client_id')
+    .unique()
+    .on('messages')
+    .columns(['conversation_id', 'author_id', 'client_id'])
+    .execute();
+
+  await db.schema
+    .createTable('invites')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text')
+    .addColumn('max_uses', 'integer')
+    .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('revoked_at', 'text')
+    .execute();
+  await db.schema.createIndex('invites_conversation').on('invites').column('conversation_id').execute();
+}
+
+/** The ordered list of migrations; append, never edit a released one. */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+const provider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
+
+/**
+ * Brings the schema up to date; safe to call on every start and from several processes
+ * (Kysely's migrator takes a lock).
+ *
+ * @example
+ * await runMigrations(db, 'parley_test_1');
+ */
+export async function runMigrations(db: Kysely<any>, migrationTableSchema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${String(error)}`, { cause: error });
+  }
+}

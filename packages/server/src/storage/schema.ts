@@ -1,0 +1,98 @@
+/*
+ * Row types of the tables, as Kysely sees them. Timestamps are ISO-8601 text in both
+ * databases so that they sort lexicographically and come back byte-for-byte as written;
+ * JSON attributes are text so that both dialects store them the same way.
+ */
+
+/** The `users` table. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: string;
+}
+
+/** The `sessions` table. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** The `api_keys` table. */
+export interface ApiKeysTable {
+  id: string;
+  secret: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** The `conversations` table. */
+export interface ConversationsTable {
+  id: string;
+  title: string;
+  subject: string;
+  attributes: string;
+  invite_policy: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_activity_at: string;
+  last_message_index: number;
+}
+
+/** The `participants` table. */
+export interface ParticipantsTable {
+  conversation_id: string;
+  user_id: string;
+  role: string;
+  status: string;
+  last_read_index: number;
+  invited_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The `messages` table; `idx` is the per-conversation index. */
+export interface MessagesTable {
+  conversation_id: string;
+  idx: number;
+  id: string;
+  author_id: string;
+  body: string;
+  client_id: string | null;
+  attributes: string;
+  created_at: string;
+}
+
+/** The `invites` table (invite links). */
+export interface InvitesTable {
+  id: string;
+  conversation_id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: number;
+  revoked_at: string | null;
+}
+
+/**
+ * The whole schema, for `Kysely<Database>`.
+ *
+ * @example
+ * const db = new Kysely<Database>({ dialect });
+ * await db.selectFrom('users').selectAll().execute();
+ */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  conversations: ConversationsTable;
+  participants: ParticipantsTable;
+  messages: MessagesTable;
+  invites: InvitesTable;
+}

@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storageContract } from '../storage.contract.js';
+import { at, expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
+import { openStorage } from '../open-storage.js';
+import { openSqliteStorage } from './sqlite-storage.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-'));
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+storageContract('sqlite (file)', () => openSqliteStorage({ file: join(dir, 'nested', 'contract.sqlite') }));
+storageContract('sqlite (:memory:)', () => openSqliteStorage({ file: ':memory:' }));
+
+describe('SQLite storage', () => {
+  it('keeps committed data across a close and reopen', async () => {
+    const file = join(dir, 'reopen.sqlite');
+    const first = await openSqliteStorage({ file });
+    await first.migrate();
+    const ada = await makeUser(first);
+    const c = await makeConversation(first, ada);
+    const sent = expectOk(await first.appendMessage(newMessage(c.id, ada, { body: 'kept', createdAt: at(7) })));
+    await first.close();
+
+    const second = await openSqliteStorage({ file });
+    await second.migrate();
+    expect(await second.getUserByUsername(ada.username)).toEqual(ada);
+    expect((await second.listMessages(c.id, { limit: 10 })).messages).toEqual([sent.message]);
+    expect(expectOk(await second.appendMessage(newMessage(c.id, ada))).message.index).toBe(2);
+    await second.close();
+  });
+
+  it('commits appends queued just before close', async () => {
+    const file = join(dir, 'drain.sqlite');
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    const ada = await makeUser(storage);
+    const c = await makeConversation(storage, ada);
+    const pending = [1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada)));
+    await storage.close();
+    expect((await Promise.all(pending)).map((r) => expectOk(r).message.index)).toEqual([1, 2, 3]);
+    await expect(storage.appendMessage(newMessage(c.id, ada))).rejects.toThrow(/closed/);
+  });
+
+  it('is what openStorage picks without a PostgreSQL URL', async () => {
+    const storage = await openStorage({ dataDir: join(dir, 'data') });
+    expect(storage.kind).toBe('sqlite');
+    await storage.migrate();
+    await storage.ping();
+    await storage.close();
+  });
+});
