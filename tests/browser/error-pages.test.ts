@@ -26,6 +26,12 @@ describeBrowser('error pages', () => {
     await visible(page.getByRole('heading', { name: 'This invite link does not exist' }));
     await visible(page.getByRole('link', { name: 'Go to the start page' }));
     await screenshot(page, 'invite-error-phone');
+    await page.getByRole('link', { name: 'Go to the start page' }).click();
+    await visible(page.getByRole('heading', { name: 'Group chat you host yourself' }));
+    await screenshot(page, 'landing-phone');
+    await page.getByRole('link', { name: 'Sign up' }).click();
+    await visible(page.getByRole('heading', { name: 'Create your account' }));
+    await screenshot(page, 'signup-phone');
   });
 
   it('explains a revoked invite link', { timeout: 45_000 }, async () => {

@@ -47,6 +47,7 @@ describeBrowser('the tutorial journey: two people, one invite link', () => {
     // Bob opens the link signed out, sees the title, signs up on the same page and is joined.
     await bob.goto(link);
     await visible(bob.getByRole('heading', { name: 'Join “Weekend plans”' }));
+    await screenshot(bob, 'join-desktop');
     await fillCredentials(bob, 'bob', 'another good password');
     await bob.getByRole('button', { name: 'Sign up' }).click();
     await bob.waitForURL(/\/c\/[^/]+$/);
@@ -102,6 +103,16 @@ describeBrowser('the tutorial journey: two people, one invite link', () => {
     await visible(alice.getByRole('button', { name: 'Sign out' }));
     await screenshot(alice, 'list-phone');
     await alice.setViewportSize({ width: 1280, height: 800 });
+
+    // A message in a conversation Alice is not looking at shows as an unread badge.
+    await bob.getByRole('textbox', { name: 'Message' }).fill('Are you still there?');
+    await bob.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const aliceLink = alice.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /Weekend plans/ });
+    await visible(aliceLink.getByLabel('1 unread'));
+    await hasText(aliceLink, 'bob: Are you still there?');
+    await aliceLink.click();
+    await visible(alice.getByRole('log', { name: 'Messages' }).getByText('Are you still there?'));
+    await expect.poll(() => aliceLink.getByLabel(/unread/).count()).toBe(0);
 
     // Sign out lands on the landing page; the app is closed to a signed-out visitor.
     await alice.getByRole('button', { name: 'Sign out' }).click();

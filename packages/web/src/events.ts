@@ -30,3 +30,21 @@ export class Disposer {
     for (const fn of this.items.splice(0)) fn();
   }
 }
+
+/**
+ * Calls `fn` each time the connection comes back after being down (not on the first
+ * connect): the moment to re-fetch anything that may have changed meanwhile.
+ */
+export function onReconnect(client: Client, fn: () => void): () => void {
+  let wasDown = client.connectionState !== 'connected';
+  let everUp = client.connectionState === 'connected';
+  return listen(client, 'connectionStateChanged', (state) => {
+    if (state !== 'connected') {
+      wasDown = true;
+      return;
+    }
+    if (wasDown && everUp) fn();
+    wasDown = false;
+    everUp = true;
+  });
+}

@@ -1,5 +1,5 @@
 import type { Invitation, Message } from '@parley/protocol';
-import { Disposer, listen } from '../events.js';
+import { Disposer, listen, onReconnect } from '../events.js';
 import type { Client, Conversation } from '../sdk.js';
 
 export type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'error'; message: string };
@@ -36,23 +36,33 @@ export class ConversationStore {
       listen(client, 'conversationRemoved', ({ conversationId, reason }) => this.onRemoved(conversationId, reason)),
       listen(client, 'invitationReceived', (invitation) => this.onInvitation(invitation)),
       listen(client, 'invitationRemoved', ({ conversationId }) => this.dropInvitation(conversationId)),
+      onReconnect(client, () => void this.load(true)),
     );
   }
 
-  /** Loads (or reloads) the conversation list and the pending invitations. */
-  async load(): Promise<void> {
-    this.state = { kind: 'loading' };
-    this.emit();
+  /**
+   * Loads (or reloads) the conversation list and the pending invitations. A quiet reload
+   * (after a reconnect) keeps what is shown until the new list arrives, and keeps it on error.
+   */
+  async load(quiet = false): Promise<void> {
+    if (!quiet) {
+      this.state = { kind: 'loading' };
+      this.emit();
+    }
     try {
       const [conversations, invitations] = await Promise.all([
         this.client.getSubscribedConversations(),
         this.client.getInvitations(),
       ]);
-      for (const conversation of conversations) this.add(conversation, false);
+      this.items.clear();
+      for (const c of conversations) {
+        this.items.set(c.id, c);
+        this.unread.set(c.id, c.id === this.activeId ? 0 : c.unreadCount);
+      }
       this.invitations = invitations;
       this.state = { kind: 'ready' };
     } catch (error) {
-      this.state = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+      if (!quiet) this.state = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
     }
     this.emit();
   }

@@ -1,8 +1,8 @@
 import { h, replace } from '../dom.js';
 import type { AppContext, View } from '../context.js';
 import { describeError, errorCode } from '../errors.js';
-import { Disposer, listen } from '../events.js';
-import type { Client, Conversation } from '../sdk.js';
+import { Disposer, listen, onReconnect } from '../events.js';
+import type { Conversation } from '../sdk.js';
 import type { ConversationStore } from '../state/conversation-store.js';
 import { composer } from './composer.js';
 import { GroupPanel } from './group-panel.js';
@@ -109,7 +109,12 @@ function mountChat(ctx: AppContext, store: ConversationStore, conversation: Conv
   );
   void messages.load();
   void panel.load();
-  watchReconnect(client, disposer, () => void messages.catchUp());
+  disposer.add(
+    onReconnect(client, () => {
+      void messages.catchUp();
+      void panel.load(true);
+    }),
+  );
 }
 
 function followStore(ctx: AppContext, store: ConversationStore, id: string, header: ChatHeader, panel: GroupPanel): void {
@@ -125,19 +130,6 @@ function followStore(ctx: AppContext, store: ConversationStore, id: string, head
     document.title = `${current.title} · Parley`;
     panel.refresh(current);
   }
-}
-
-function watchReconnect(client: Client, disposer: Disposer, onBack: () => void): void {
-  let wasDown = false;
-  disposer.add(
-    listen(client, 'connectionStateChanged', (state) => {
-      if (state !== 'connected') wasDown = true;
-      else if (wasDown) {
-        wasDown = false;
-        onBack();
-      }
-    }),
-  );
 }
 
 type ChatHeader = ReturnType<typeof chatHeader>;

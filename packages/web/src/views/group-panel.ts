@@ -59,15 +59,16 @@ export class GroupPanel {
     );
   }
 
-  async load(): Promise<void> {
-    replace(this.listEl, loading('Loading participants…'));
+  /** Fetches the participants; `quiet` (after a reconnect) keeps the list shown meanwhile. */
+  async load(quiet = false): Promise<void> {
+    if (!quiet || !this.loaded) replace(this.listEl, loading('Loading participants…'));
     try {
       const participants = await this.conversation.getParticipants();
-      for (const p of participants) if (!this.people.has(p.userId)) this.people.set(p.userId, p);
+      for (const p of participants) this.people.set(p.userId, p);
       this.loaded = true;
       this.render();
     } catch (error) {
-      replace(this.listEl, errorState(describeError(error), () => void this.load()));
+      if (!this.loaded) replace(this.listEl, errorState(describeError(error), () => void this.load()));
     }
   }
 

@@ -57,6 +57,7 @@ export class MessageList {
 
   /** After a reconnect: fills in anything newer than what is shown (duplicates are dropped). */
   async catchUp(): Promise<void> {
+    if (!this.page) return this.load();
     try {
       const page = await this.conversation.getMessages({ limit: PAGE_SIZE });
       for (const message of page.items) this.add(message);
