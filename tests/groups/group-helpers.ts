@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { AuthClient, Client, type ParleyError } from '@parley/sdk';
+import { AuthClient, Client, type ClientEvents, type ParleyError } from '@parley/sdk';
 import { startTestServer } from '@parley/server/test-support';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -33,12 +33,14 @@ export async function connect(server: TestServer, auth: AuthClient): Promise<Cli
 }
 
 /** Resolves with the first event matching the predicate; rejects after `timeoutMs`. */
-export function nextEvent<T>(
-  emitter: { on(event: string, handler: (v: T) => void): unknown; off(event: string, handler: (v: T) => void): unknown },
-  event: string,
-  predicate: (value: T) => boolean = () => true,
+export function nextEvent<K extends keyof ClientEvents>(
+  client: Client,
+  event: K,
+  predicate: (value: ClientEvents[K]) => boolean = () => true,
   timeoutMs = 5000,
-): Promise<T> {
+): Promise<ClientEvents[K]> {
+  type T = ClientEvents[K];
+  const emitter = client;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, handler);
