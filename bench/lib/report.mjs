@@ -1,0 +1,225 @@
+// Turns raw measurements into the result rows (one object per workload figure), the JSON
+// file and the table. A figure that was not measured is null with a reason, never a guess.
+export const TARGET_KEYS = ['parley', 'wsBroadcast', 'wsFrameOnce', 'socketIo'];
+const BASELINE_KEYS = TARGET_KEYS.slice(1);
+
+const lat = (name, q) => (m) => m[name]?.delivery?.[q];
+const cpu = (name) => (m) => m[name]?.cpuPerUnit;
+
+/** Row definitions; `scale` fills in the sizes actually run. */
+export function rowDefs(scale) {
+  return [
+    {
+      workload: 'fanout',
+      figure: 'deliveries/s: 1 group x 100 members, 100-byte messages, persisted + acked (closed loop)',
+      unit: 'deliveries/s',
+      value: (m) => m.fanout?.value,
+      cpu: cpu('fanout'),
+      target: '>= 0.85 x ws frame-once; <= 5.0 us server CPU/delivery; ahead of bare ws and Socket.IO',
+      met: (v, b, c) => v >= 0.85 * b.wsFrameOnce && c <= 5.0 && v > b.wsBroadcast && v > b.socketIo,
+      needs: ['wsFrameOnce', 'wsBroadcast', 'socketIo'],
+    },
+    {
+      workload: 'latency',
+      figure: 'p50 delivery latency: 100 members @ 10,000 deliveries/s',
+      unit: 'ms',
+      value: lat('latency100', 'p50Ms'),
+      cpu: cpu('latency100'),
+      target: 'p50 <= 1 ms',
+      met: (v) => v <= 1,
+    },
+    {
+      workload: 'latency',
+      figure: 'p99 delivery latency: 100 members @ 10,000 deliveries/s',
+      unit: 'ms',
+      value: lat('latency100', 'p99Ms'),
+      cpu: cpu('latency100'),
+      target: 'p99 <= 2 ms',
+      met: (v) => v <= 2,
+    },
+    {
+      workload: 'latency',
+      figure: `p50 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
+      unit: 'ms',
+      value: lat('latencyBig', 'p50Ms'),
+      cpu: cpu('latencyBig'),
+      target: '(none; reported)',
+      met: () => null,
+    },
+    {
+      workload: 'latency',
+      figure: `p99 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
+      unit: 'ms',
+      value: lat('latencyBig', 'p99Ms'),
+      cpu: cpu('latencyBig'),
+      target: 'p99 <= 10 ms (1,000 members @ 50,000/s)',
+      met: (v) => (scale.bigGroup === 1000 && scale.bigRate === 50_000 ? v <= 10 : null),
+    },
+    {
+      workload: 'ingest',
+      figure: `acknowledged messages/s across ${fmt(scale.ingestGroups)} groups of 3 (SQLite WAL)`,
+      unit: 'msg/s',
+      value: (m) => m.ingest?.value,
+      cpu: cpu('ingest'),
+      target: '>= 25,000 msg/s',
+      met: (v) => v >= 25_000,
+    },
+    {
+      workload: 'ingest',
+      figure: `ack p99 at ${fmt(scale.ingestRate)} msg/s across ${fmt(scale.ingestGroups)} groups (SQLite WAL)`,
+      unit: 'ms',
+      value: (m) => m.ingestRate?.ack?.p99Ms,
+      cpu: cpu('ingestRate'),
+      target: 'ack p99 <= 5 ms at 10,000 msg/s',
+      met: (v) => v <= 5,
+    },
+    {
+      workload: 'ingest-postgres',
+      figure: `acknowledged messages/s across ${fmt(scale.ingestGroups)} groups of 3 (PostgreSQL)`,
+      unit: 'msg/s',
+      value: (m) => m.ingestPostgres?.value,
+      cpu: cpu('ingestPostgres'),
+      target: '>= 10,000 msg/s',
+      met: (v) => v >= 10_000,
+      parleyOnly: true,
+    },
+    {
+      workload: 'connections',
+      figure: `idle WebSocket connections held by one process (of ${fmt(scale.connections)} opened)`,
+      unit: 'connections',
+      value: (m) => m.connections?.held,
+      target: '19,000 held',
+      met: (v) => v >= 19_000,
+    },
+    {
+      workload: 'connections',
+      figure: 'server memory per idle connection (RSS growth / connections)',
+      unit: 'KiB',
+      value: (m) => m.connections?.kibPerConnection,
+      target: '<= 8 KiB each',
+      met: (v) => v <= 8,
+    },
+    {
+      workload: 'connections',
+      figure: 'connects/s (upgrade + auth + ready frame)',
+      unit: 'connects/s',
+      value: (m) => m.connections?.connectsPerSec,
+      target: '>= 3,000 connects/s',
+      met: (v) => v >= 3000,
+    },
+    {
+      workload: 'history',
+      figure: `p99 of a 50-message page in a conversation of ${fmt(scale.historyMessages)} @ ${fmt(scale.historyRate)} req/s`,
+      unit: 'ms',
+      value: (m) => m.history?.latency?.p99Ms,
+      cpu: cpu('history'),
+      target: 'p99 <= 5 ms at 2,000 req/s (1,000,000 messages)',
+      met: (v) => v <= 5,
+      parleyOnly: true,
+    },
+    {
+      workload: 'scaleout',
+      figure: 'Redis publishes per chat message (2 processes, Redis + PostgreSQL)',
+      unit: 'publishes/msg',
+      value: (m) => m.scaleout?.publishesPerMessage,
+      target: 'exactly 1',
+      met: (v) => Math.abs(v - 1) < 0.01,
+      parleyOnly: true,
+    },
+    {
+      workload: 'scaleout',
+      figure: 'added p99 delivery latency across processes (other process minus same process)',
+      unit: 'ms',
+      value: (m) => m.scaleout?.addedP99Ms,
+      target: 'added p99 <= 2 ms',
+      met: (v) => v <= 2,
+      parleyOnly: true,
+    },
+  ];
+}
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const round = (v, d = 3) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+/** Builds the JSON rows from raw measurements `raw[targetKey][measurement]`. */
+export function buildRows(raw, scale, reasons) {
+  return rowDefs(scale)
+    .filter((def) => [def.value, def.cpu].some(Boolean))
+    .map((def) => {
+      const at = (k) => num(def.value(raw[k] ?? {}));
+      const parley = at('parley');
+      const baselines = Object.fromEntries(BASELINE_KEYS.map((k) => [k, def.parleyOnly ? null : at(k)]));
+      const ratios = Object.fromEntries(
+        BASELINE_KEYS.map((k) => [k, parley !== null && baselines[k] ? round(parley / baselines[k]) : null]),
+      );
+      const serverCpuUsPerUnit = def.cpu
+        ? Object.fromEntries(TARGET_KEYS.map((k) => [k, round(num(def.cpu(raw[k] ?? {})))]))
+        : null;
+      let met = null;
+      if (parley !== null && (def.needs ?? []).every((k) => baselines[k] !== null)) {
+        met = def.met(parley, baselines, serverCpuUsPerUnit?.parley ?? Infinity);
+      }
+      const row = {
+        workload: def.workload,
+        figure: def.figure,
+        unit: def.unit,
+        parley: round(parley),
+        baselines: Object.fromEntries(Object.entries(baselines).map(([k, v]) => [k, round(v)])),
+        ratios,
+        serverCpuUsPerUnit,
+        target: def.target,
+        met,
+      };
+      if (parley === null) row.reason = reasons.parley?.[def.workload] ?? reasons.parley?.all ?? 'not measured';
+      const problems = (raw.parley?.problems ?? {})[def.workload];
+      if (problems?.length) row.problems = problems;
+      return row;
+    });
+}
+
+export function fmt(v) {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'number') return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+/** A fixed-width text table of the rows. */
+export function formatTable(rows) {
+  const head = ['workload', 'figure', 'unit', 'Parley', 'bare ws', 'frame-once', 'Socket.IO', 'P/frame-once', 'CPU us/unit P|ws|f1|sio', 'target', 'met'];
+  const body = rows.map((r) => [
+    r.workload,
+    r.figure.length > 64 ? `${r.figure.slice(0, 61)}...` : r.figure,
+    r.unit,
+    r.parley === null ? 'n/a' : fmt(r.parley),
+    fmt(r.baselines.wsBroadcast),
+    fmt(r.baselines.wsFrameOnce),
+    fmt(r.baselines.socketIo),
+    r.ratios.wsFrameOnce === null ? '-' : `${r.ratios.wsFrameOnce.toFixed(2)}x`,
+    r.serverCpuUsPerUnit ? TARGET_KEYS.map((k) => fmt(r.serverCpuUsPerUnit[k])).join('|') : '-',
+    r.target,
+    r.met === null ? '-' : r.met ? 'yes' : 'NO',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+  const notes = rows.filter((r) => r.reason || r.problems).map((r) => `  ${r.workload} / ${r.figure.slice(0, 50)}: ${r.reason ?? ''}${r.problems ? ` problems: ${r.problems.join('; ')}` : ''}`);
+  if (notes.length) out.push('', 'notes:', ...[...new Set(notes)]);
+  return out.join('\n');
+}
+
+/** The same rows as a Markdown table (for docs/performance.md). */
+export function formatMarkdown(rows) {
+  const out = [
+    '| workload | figure | unit | Parley | bare ws | ws frame-once | Socket.IO | Parley / frame-once | server CPU us/unit (Parley / ws / frame-once / Socket.IO) | target | met |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    out.push(
+      `| ${r.workload} | ${r.figure} | ${r.unit} | ${r.parley === null ? `n/a (${r.reason})` : fmt(r.parley)} | ${fmt(r.baselines.wsBroadcast)} | ${fmt(r.baselines.wsFrameOnce)} | ${fmt(r.baselines.socketIo)} | ${r.ratios.wsFrameOnce === null ? '-' : `${r.ratios.wsFrameOnce.toFixed(2)}x`} | ${r.serverCpuUsPerUnit ? TARGET_KEYS.map((k) => fmt(r.serverCpuUsPerUnit[k])).join(' / ') : '-'} | ${r.target} | ${r.met === null ? '-' : r.met ? 'yes' : '**no**'} |`,
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,85 @@
+// `npm run bench [-- --quick] [--json PATH] [--only fanout,latency,...] [--skip-baselines|--skip-parley]`
+//
+// Runs every workload of SPEC section 4 against Parley and, where they apply, against the three
+// baselines, in one run: servers pinned to core 0, load generators to core 1 (taskset). Prints
+// a table and optionally writes the rows as JSON. See docs/performance.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { BASELINES, startBaseline } from './lib/targets.mjs';
+import { hasTaskset, shutdown } from './lib/procs.mjs';
+import { buildRows, formatMarkdown, formatTable } from './lib/report.mjs';
+import { FULL, QUICK } from './scale.mjs';
+import { runParley } from './workloads/parley.mjs';
+import { chatSuite, log, runSteps } from './workloads/suite.mjs';
+
+export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
+
+function parseArgs(argv) {
+  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--json') args.json = argv[(i += 1)];
+    else if (a === '--markdown') args.markdown = argv[(i += 1)];
+    else if (a === '--only') args.only = argv[(i += 1)].split(',');
+    else if (a === '--skip-baselines') args.skipBaselines = true;
+    else if (a === '--skip-parley') args.skipParley = true;
+    else if (a === '--profile') args.profile = argv[(i += 1)];
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR]');
+      console.log(`workloads: ${WORKLOADS.join(', ')}`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  for (const w of args.only ?? []) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS.join(', ')}`);
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const scale = args.quick ? QUICK : FULL;
+  const selected = (w) => !args.only || args.only.includes(w);
+  const started = Date.now();
+  log(`parley bench (${args.quick ? 'quick' : 'full'}); taskset: ${hasTaskset ? 'server on core 0, load on core 1' : 'not available, processes unpinned'}`);
+  const raw = { parley: {}, wsBroadcast: {}, wsFrameOnce: {}, socketIo: {} };
+  const reasons = { parley: {} };
+  const steps = chatSuite(scale, selected);
+
+  if (!args.skipBaselines && steps.length) {
+    for (const key of Object.keys(BASELINES)) {
+      log(`baseline ${key}`);
+      let target;
+      try {
+        target = await startBaseline(key);
+        await runSteps(target, steps, raw[key]);
+      } catch (err) {
+        log(`  baseline ${key} failed: ${err.message}`);
+      } finally {
+        await target?.stop();
+      }
+    }
+  }
+
+  if (args.skipParley) reasons.parley.all = 'skipped (--skip-parley)';
+  else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile });
+
+  const rows = buildRows(raw, scale, reasons).filter((r) => selected(r.workload));
+  console.log(`\nParley benchmark, ${args.quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  console.log(formatTable(rows));
+  if (args.json) {
+    fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
+    fs.writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
+    log(`\nwrote ${args.json}`);
+  }
+  if (args.markdown) fs.writeFileSync(args.markdown, `${formatMarkdown(rows)}\n`);
+  if (process.env.BENCH_RAW) fs.writeFileSync(process.env.BENCH_RAW, JSON.stringify(raw, null, 2));
+}
+
+main()
+  .then(() => shutdown())
+  .then(() => process.exit(0))
+  .catch(async (err) => {
+    console.error(err.stack ?? err.message);
+    await shutdown();
+    process.exit(1);
+  });

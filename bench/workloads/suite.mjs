@@ -1,0 +1,50 @@
+// The chat measurements every target runs, and a runner that records results or errors.
+import * as chat from './chat.mjs';
+
+export const log = (msg) => process.stderr.write(`${msg}\n`);
+
+/** The chat measurements a baseline or Parley runs, by workload. */
+export function chatSuite(scale, selected) {
+  const steps = [];
+  if (selected('fanout')) steps.push(['fanout', 'fanout', (t) => chat.fanout(t, scale)]);
+  if (selected('latency')) {
+    steps.push(['latency', 'latency100', (t) => chat.latency(t, scale, 100, 10_000)]);
+    steps.push(['latency', 'latencyBig', (t) => chat.latency(t, scale, scale.bigGroup, scale.bigRate)]);
+  }
+  if (selected('ingest')) {
+    steps.push(['ingest', 'ingest', (t) => chat.ingest(t, scale)]);
+    steps.push(['ingest', 'ingestRate', (t) => chat.ingestAtRate(t, scale, scale.ingestRate)]);
+  }
+  if (selected('connections')) steps.push(['connections', 'connections', (t) => chat.connections(t, scale, scale.connections, scale.connUsers)]);
+  return steps;
+}
+
+/** Runs `steps` against a target, recording results or errors into `out`. */
+export async function runSteps(target, steps, out) {
+  for (const [workload, name, fn] of steps) {
+    const t0 = Date.now();
+    try {
+      const r = await fn(target);
+      out[name] = r;
+      if (r.problems?.length) (out.problems ??= {})[workload] = [...((out.problems ??= {})[workload] ?? []), ...r.problems];
+      log(`  ${name}: ${describe(r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      out[name] = { error: err.message };
+      (out.errors ??= {})[workload] = err.message;
+      log(`  ${name}: FAILED ${err.message}`);
+    }
+  }
+}
+
+function describe(r) {
+  const parts = [];
+  if (r.value !== undefined) parts.push(`${Math.round(r.value).toLocaleString('en-US')}/s`);
+  if (r.delivery?.count) parts.push(`delivery p50 ${r.delivery.p50Ms} p99 ${r.delivery.p99Ms} ms`);
+  if (r.ack?.count) parts.push(`ack p50 ${r.ack.p50Ms} p99 ${r.ack.p99Ms} ms`);
+  if (r.cpuPerUnit) parts.push(`${r.cpuPerUnit.toFixed(2)} us CPU/unit`);
+  if (r.serverCpuPct !== undefined && r.serverCpuPct !== null) parts.push(`server ${r.serverCpuPct.toFixed(0)}% load ${r.loadCpuPct.toFixed(0)}% other ${r.otherCpuPct?.toFixed(0)}%`);
+  if (r.held !== undefined) parts.push(`${r.held} held, ${r.kibPerConnection?.toFixed(2)} KiB each, ${Math.round(r.connectsPerSec)} connects/s`);
+  if (r.latency) parts.push(`p50 ${r.latency.p50Ms} p99 ${r.latency.p99Ms} ms at ${Math.round(r.achievedRate)} req/s`);
+  if (r.problems?.length) parts.push(`PROBLEMS: ${r.problems.join('; ')}`);
+  return parts.join(', ');
+}
