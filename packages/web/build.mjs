@@ -2,7 +2,7 @@
 // The SDK and protocol are bundled from their TypeScript sources so the web build never
 // depends on a stale `tsc -b` output.
 import { build } from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -21,7 +21,6 @@ const workspaceSources = {
   },
 };
 
-await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 await build({
   entryPoints: { app: path.join(here, 'src/main.ts') },

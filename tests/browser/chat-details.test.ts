@@ -9,7 +9,8 @@ describeBrowser('chat details: history paging and joining while signed in', () =
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+    // Seeding history sends faster than the default per-user rate limit allows.
+    [server, browser] = await Promise.all([startServer({ PARLEY_SEND_RATE_PER_SECOND: '1000' }), launchBrowser()]);
   });
 
   afterAll(async () => {

@@ -23,18 +23,18 @@ export interface RunningServer {
 }
 
 /**
- * Spawns `node packages/server/dist/main.js` with `PORT=0` (or a given port) and waits for
- * its pino `listening` line to learn the port.
+ * Spawns `node packages/server/dist/main.js` with `PORT=0` and a temp `PARLEY_DATA_DIR` (plus
+ * `env`), and waits for its pino `listening` line to learn the port.
  *
  * @example
  * const server = await startServer();
  * await page.goto(server.url);
  */
-export async function startServer(): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   if (!existsSync(MAIN)) throw new Error(`No server build at ${MAIN}: run \`npm run build\` first`);
   if (!existsSync(WEB_INDEX)) throw new Error(`No web build at ${WEB_INDEX}: run \`npm run build -w @parley/web\` first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
-  let { child, port } = await spawnServer(0, dataDir);
+  let { child, port } = await spawnServer(0, dataDir, env);
   return {
     get url() {
       return `http://127.0.0.1:${port}`;
@@ -47,7 +47,7 @@ export async function startServer(): Promise<RunningServer> {
       await killChild(child, 'SIGKILL');
     },
     async restart() {
-      ({ child, port } = await spawnServer(port, dataDir));
+      ({ child, port } = await spawnServer(port, dataDir, env));
     },
     async stop() {
       await killChild(child, 'SIGTERM');
@@ -56,10 +56,10 @@ export async function startServer(): Promise<RunningServer> {
   };
 }
 
-async function spawnServer(port: number, dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+async function spawnServer(port: number, dataDir: string, extraEnv: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

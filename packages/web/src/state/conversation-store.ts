@@ -27,6 +27,7 @@ export class ConversationStore {
   private readonly last = new Map<string, Message>();
   private readonly subscribers = new Set<() => void>();
   private readonly disposer = new Disposer();
+  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(readonly client: Client) {
     this.disposer.add(
@@ -112,16 +113,24 @@ export class ConversationStore {
     if (this.items.delete(id)) this.emit();
   }
 
-  /** Marks everything read in the open conversation. */
+  /** Marks everything read in the open conversation (the server is told at most twice a second). */
   markRead(id: string): void {
     if (this.unreadOf(id) !== 0) {
       this.unread.set(id, 0);
       this.emit();
     }
-    this.items.get(id)?.setAllMessagesRead().catch(() => undefined);
+    if (this.readTimers.has(id)) return;
+    this.readTimers.set(
+      id,
+      setTimeout(() => {
+        this.readTimers.delete(id);
+        this.items.get(id)?.setAllMessagesRead().catch(() => undefined);
+      }, 500),
+    );
   }
 
   dispose(): void {
+    for (const timer of this.readTimers.values()) clearTimeout(timer);
     this.disposer.dispose();
     this.subscribers.clear();
   }

@@ -5,6 +5,7 @@ import { Disposer, listen, onReconnect } from '../events.js';
 import type { Conversation } from '../sdk.js';
 import type { ConversationStore } from '../state/conversation-store.js';
 import { composer } from './composer.js';
+import type { GroupActions } from './group-admin.js';
 import { GroupPanel } from './group-panel.js';
 import { inviteBox } from './invite-box.js';
 import { emptyState, errorState, loading } from './layout.js';
@@ -67,27 +68,9 @@ function mountChat(ctx: AppContext, store: ConversationStore, conversation: Conv
   store.markRead(id);
   document.title = `${conversation.title} · Parley`;
   const messages = new MessageList(conversation, client.user.id);
-  const panel = new GroupPanel(client, conversation, {
-    gone(notice) {
-      store.remove(id);
-      host.toast(notice);
-      ctx.router.navigate('/c');
-    },
-    updated(updated) {
-      store.update(updated);
-    },
-  });
+  const panel = new GroupPanel(client, conversation, groupActions(ctx, store, host, id));
   const header = chatHeader(conversation, panel.el.id);
-  el.classList.add('panel-closed');
-  const setPanel = (open: boolean): void => {
-    el.classList.toggle('panel-closed', !open);
-    header.toggle.setAttribute('aria-expanded', String(open));
-  };
-  header.toggle.addEventListener('click', () => setPanel(el.classList.contains('panel-closed')));
-  panel.close.addEventListener('click', () => {
-    setPanel(false);
-    header.toggle.focus();
-  });
+  wirePanelToggle(el, header, panel);
   const flash = store.flash?.conversationId === id ? store.flash.text : null;
   store.flash = null;
   replace(
@@ -98,23 +81,54 @@ function mountChat(ctx: AppContext, store: ConversationStore, conversation: Conv
     h('div', { class: 'chat-body' }, h('div', { class: 'chat-column' }, messages.el, composer(conversation, (m) => messages.add(m))), panel.el),
   );
   el.setAttribute('aria-label', `Chat: ${conversation.title}`);
+  const onVisible = (): void => {
+    if (document.visibilityState === 'visible') store.markRead(id);
+  };
+  document.addEventListener('visibilitychange', onVisible);
   disposer.add(
     listen(client, 'messageAdded', (message) => {
       if (message.conversationId !== id) return;
       messages.add(message);
-      if (document.visibilityState === 'visible') store.markRead(id);
+      onVisible();
     }),
     store.subscribe(() => followStore(ctx, store, id, header, panel)),
-    () => panel.dispose(),
-  );
-  void messages.load();
-  void panel.load();
-  disposer.add(
     onReconnect(client, () => {
       void messages.catchUp();
       void panel.load(true);
     }),
+    () => document.removeEventListener('visibilitychange', onVisible),
+    () => panel.dispose(),
   );
+  void messages.load();
+  void panel.load();
+}
+
+/** Leaving or deleting closes the chat with a notice; a rename reaches the store at once. */
+function groupActions(ctx: AppContext, store: ConversationStore, host: ChatHost, id: string): GroupActions {
+  return {
+    gone(notice) {
+      store.remove(id);
+      host.toast(notice);
+      ctx.router.navigate('/c');
+    },
+    updated(updated) {
+      store.update(updated);
+    },
+  };
+}
+
+/** The "Group info" toggle, which matters where the panel is a drawer (narrow screens). */
+function wirePanelToggle(el: HTMLElement, header: ChatHeader, panel: GroupPanel): void {
+  el.classList.add('panel-closed');
+  const setPanel = (open: boolean): void => {
+    el.classList.toggle('panel-closed', !open);
+    header.toggle.setAttribute('aria-expanded', String(open));
+  };
+  header.toggle.addEventListener('click', () => setPanel(el.classList.contains('panel-closed')));
+  panel.close.addEventListener('click', () => {
+    setPanel(false);
+    header.toggle.focus();
+  });
 }
 
 function followStore(ctx: AppContext, store: ConversationStore, id: string, header: ChatHeader, panel: GroupPanel): void {

@@ -13,31 +13,44 @@ import { inviteErrorPage } from './pages.js';
  */
 export function joinPage(ctx: AppContext, token: string): HTMLElement {
   const root = h('div', { class: 'join-root' }, simplePage('Join a conversation', loading('Checking the invite link…')));
-  fetchInvitePreview(ctx.session.baseUrl, token).then(
-    (preview) => replace(root, joinCard(ctx, token, preview)),
-    (error: unknown) => {
-      const code = errorCode(error);
-      if (code && INVITE_ERRORS[code]) replace(root, inviteErrorPage(code, describeError(error)));
-      else replace(root, inviteErrorPage(null, describeError(error)));
-    },
-  );
+  const showError = (error: unknown): void => replace(root, inviteErrorPage(errorCode(error), describeError(error)));
+  fetchInvitePreview(ctx.session.baseUrl, token).then((preview) => {
+    const render = (problem?: string): void => replace(root, joinCard({ ctx, token, preview, render, showError }, problem));
+    render();
+  }, showError);
   return root;
 }
 
-function joinCard(ctx: AppContext, token: string, preview: InvitePreviewResponse): HTMLElement {
+interface JoinCardProps {
+  ctx: AppContext;
+  token: string;
+  preview: InvitePreviewResponse;
+  /** Re-renders the card (after signing in), optionally with a problem to show. */
+  render(problem?: string): void;
+  /** Replaces the page with the error page for a dead link. */
+  showError(error: unknown): void;
+}
+
+function joinCard(props: JoinCardProps, problem?: string): HTMLElement {
+  const { ctx, token, preview } = props;
   const status = statusLine();
+  if (problem) status.set(problem, 'error');
   const join = async (): Promise<void> => {
     const client = ctx.session.client;
     if (!client) throw new Error('Sign in first.');
     status.set('Joining…');
-    const conversation = await client.joinByInvite(token);
-    ctx.router.navigate(`/c/${encodeURIComponent(conversation.id)}`, { replace: true });
+    try {
+      const conversation = await client.joinByInvite(token);
+      ctx.router.navigate(`/c/${encodeURIComponent(conversation.id)}`, { replace: true });
+    } catch (error) {
+      const code = errorCode(error);
+      if (code && INVITE_ERRORS[code]) props.showError(error);
+      else props.render(describeError(error));
+    }
   };
   const heading = h('h1', {}, 'Join “', preview.title, '”');
   const intro = h('p', { class: 'lead' }, preview.createdBy, ' invited you to this conversation on Parley.');
-  const body = ctx.session.user
-    ? signedInJoin(ctx.session.user.username, join, status)
-    : signedOutJoin(ctx, join);
+  const body = ctx.session.user ? signedInJoin(ctx.session.user.username, join, status) : signedOutJoin(ctx, join);
   return simplePage(`Join ${preview.title}`, heading, intro, body, status.el);
 }
 

@@ -46,7 +46,10 @@ function renderList(list: HTMLElement, store: ConversationStore): void {
   if (conversations.length === 0) {
     return replace(list, h('p', { class: 'muted sidebar-empty' }, 'No conversations yet. Start one, or open an invite link.'));
   }
+  const focused = list.contains(document.activeElement) ? document.activeElement?.getAttribute('href') : null;
   replace(list, h('ul', { class: 'conversation-list' }, ...conversations.map((c) => conversationItem(c, store))));
+  // Re-rendering replaces the links: keep keyboard focus on the same conversation.
+  if (focused) list.querySelector<HTMLAnchorElement>(`a[href="${CSS.escape(focused)}"]`)?.focus();
 }
 
 function conversationItem(conversation: Conversation, store: ConversationStore): HTMLElement {
