@@ -51,7 +51,7 @@ async function main() {
       let target;
       try {
         target = await startBaseline(key);
-        await runSteps(target, steps, raw[key]);
+        await runSteps(target, steps, raw[key], scale.quietWaitMs);
       } catch (err) {
         log(`  baseline ${key} failed: ${err.message}`);
       } finally {

@@ -20,6 +20,7 @@ export const FULL = {
   historyRate: 2000,
   historyMs: 10_000,
   scaleoutMs: 10_000,
+  quietWaitMs: 60_000,
 };
 
 export const QUICK = {
@@ -36,4 +37,5 @@ export const QUICK = {
   historyMessages: 1_000_000,
   historyMs: 2000,
   scaleoutMs: 2000,
+  quietWaitMs: 1500,
 };

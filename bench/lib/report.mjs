@@ -13,6 +13,7 @@ export function rowDefs(scale) {
       workload: 'fanout',
       figure: 'deliveries/s: 1 group x 100 members, 100-byte messages, persisted + acked (closed loop)',
       unit: 'deliveries/s',
+      measure: 'fanout',
       value: (m) => m.fanout?.value,
       cpu: cpu('fanout'),
       target: '>= 0.85 x ws frame-once; <= 5.0 us server CPU/delivery; ahead of bare ws and Socket.IO',
@@ -23,6 +24,7 @@ export function rowDefs(scale) {
       workload: 'latency',
       figure: 'p50 delivery latency: 100 members @ 10,000 deliveries/s',
       unit: 'ms',
+      measure: 'latency100',
       value: lat('latency100', 'p50Ms'),
       cpu: cpu('latency100'),
       target: 'p50 <= 1 ms',
@@ -32,6 +34,7 @@ export function rowDefs(scale) {
       workload: 'latency',
       figure: 'p99 delivery latency: 100 members @ 10,000 deliveries/s',
       unit: 'ms',
+      measure: 'latency100',
       value: lat('latency100', 'p99Ms'),
       cpu: cpu('latency100'),
       target: 'p99 <= 2 ms',
@@ -41,6 +44,7 @@ export function rowDefs(scale) {
       workload: 'latency',
       figure: `p50 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
       unit: 'ms',
+      measure: 'latencyBig',
       value: lat('latencyBig', 'p50Ms'),
       cpu: cpu('latencyBig'),
       target: '(none; reported)',
@@ -50,6 +54,7 @@ export function rowDefs(scale) {
       workload: 'latency',
       figure: `p99 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
       unit: 'ms',
+      measure: 'latencyBig',
       value: lat('latencyBig', 'p99Ms'),
       cpu: cpu('latencyBig'),
       target: 'p99 <= 10 ms (1,000 members @ 50,000/s)',
@@ -59,6 +64,7 @@ export function rowDefs(scale) {
       workload: 'ingest',
       figure: `acknowledged messages/s across ${fmt(scale.ingestGroups)} groups of 3 (SQLite WAL)`,
       unit: 'msg/s',
+      measure: 'ingest',
       value: (m) => m.ingest?.value,
       cpu: cpu('ingest'),
       target: '>= 25,000 msg/s',
@@ -68,6 +74,7 @@ export function rowDefs(scale) {
       workload: 'ingest',
       figure: `ack p99 at ${fmt(scale.ingestRate)} msg/s across ${fmt(scale.ingestGroups)} groups (SQLite WAL)`,
       unit: 'ms',
+      measure: 'ingestRate',
       value: (m) => m.ingestRate?.ack?.p99Ms,
       cpu: cpu('ingestRate'),
       target: 'ack p99 <= 5 ms at 10,000 msg/s',
@@ -77,6 +84,7 @@ export function rowDefs(scale) {
       workload: 'ingest-postgres',
       figure: `acknowledged messages/s across ${fmt(scale.ingestGroups)} groups of 3 (PostgreSQL)`,
       unit: 'msg/s',
+      measure: 'ingestPostgres',
       value: (m) => m.ingestPostgres?.value,
       cpu: cpu('ingestPostgres'),
       target: '>= 10,000 msg/s',
@@ -87,6 +95,7 @@ export function rowDefs(scale) {
       workload: 'connections',
       figure: `idle WebSocket connections held by one process (of ${fmt(scale.connections)} opened)`,
       unit: 'connections',
+      measure: 'connections',
       value: (m) => m.connections?.held,
       target: '19,000 held',
       met: (v) => v >= 19_000,
@@ -95,6 +104,7 @@ export function rowDefs(scale) {
       workload: 'connections',
       figure: 'server memory per idle connection (RSS growth / connections)',
       unit: 'KiB',
+      measure: 'connections',
       value: (m) => m.connections?.kibPerConnection,
       target: '<= 8 KiB each',
       met: (v) => v <= 8,
@@ -103,6 +113,7 @@ export function rowDefs(scale) {
       workload: 'connections',
       figure: 'connects/s (upgrade + auth + ready frame)',
       unit: 'connects/s',
+      measure: 'connections',
       value: (m) => m.connections?.connectsPerSec,
       target: '>= 3,000 connects/s',
       met: (v) => v >= 3000,
@@ -111,6 +122,7 @@ export function rowDefs(scale) {
       workload: 'history',
       figure: `p99 of a 50-message page in a conversation of ${fmt(scale.historyMessages)} @ ${fmt(scale.historyRate)} req/s`,
       unit: 'ms',
+      measure: 'history',
       value: (m) => m.history?.latency?.p99Ms,
       cpu: cpu('history'),
       target: 'p99 <= 5 ms at 2,000 req/s (1,000,000 messages)',
@@ -121,6 +133,7 @@ export function rowDefs(scale) {
       workload: 'scaleout',
       figure: 'Redis publishes per chat message (2 processes, Redis + PostgreSQL)',
       unit: 'publishes/msg',
+      measure: 'scaleout',
       value: (m) => m.scaleout?.publishesPerMessage,
       target: 'exactly 1',
       met: (v) => Math.abs(v - 1) < 0.01,
@@ -130,6 +143,7 @@ export function rowDefs(scale) {
       workload: 'scaleout',
       figure: 'added p99 delivery latency across processes (other process minus same process)',
       unit: 'ms',
+      measure: 'scaleout',
       value: (m) => m.scaleout?.addedP99Ms,
       target: 'added p99 <= 2 ms',
       met: (v) => v <= 2,
@@ -170,9 +184,15 @@ export function buildRows(raw, scale, reasons) {
         target: def.target,
         met,
       };
-      if (parley === null) row.reason = reasons.parley?.[def.workload] ?? reasons.parley?.all ?? 'not measured';
-      const problems = (raw.parley?.problems ?? {})[def.workload];
-      if (problems?.length) row.problems = problems;
+      const other = Object.fromEntries(
+        TARGET_KEYS.map((k) => [k, round(num(raw[k]?.[def.measure]?.otherCpuPct), 0)]).filter(([, v]) => v !== null),
+      );
+      if (Object.keys(other).length) row.otherCpuPct = other;
+      if (parley === null) {
+        row.reason = raw.parley?.[def.measure]?.error ?? reasons.parley?.[def.workload] ?? reasons.parley?.all ?? 'not measured';
+      }
+      const problems = TARGET_KEYS.flatMap((k) => (raw[k]?.[def.measure]?.problems ?? []).map((p) => `${k}: ${p}`));
+      if (problems.length) row.problems = problems;
       return row;
     });
 }

@@ -92,16 +92,17 @@ function seed(file, conversationId, username, n) {
     db.pragma('synchronous = OFF');
     const author = db.prepare('SELECT id FROM users WHERE username = ?').get(username.toLowerCase());
     if (!author) throw new Error(`user ${username} not found in ${file}`);
-    const insert = db.prepare(
-      'INSERT INTO messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)',
-    );
+    // Generated inside SQLite (a recursive CTE) rather than row by row from JS: ~10x faster.
     const start = Date.now() - n * 1000;
-    const pad = 'lorem ipsum dolor sit amet '.repeat(4);
     db.transaction(() => {
-      for (let i = 1; i <= n; i += 1) {
-        const body = `message ${i} ${pad}`.slice(0, 100);
-        insert.run(conversationId, i, `IM${i.toString(16).padStart(32, '0')}`, author.id, body, '{}', new Date(start + i * 1000).toISOString());
-      }
+      db.prepare(
+        `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < @n)
+         INSERT INTO messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
+         SELECT @conv, i, printf('IM%032x', i), @author,
+                substr('message ' || i || ' lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum', 1, 100),
+                NULL, '{}', strftime('%Y-%m-%dT%H:%M:%fZ', (@start + i * 1000) / 1000.0, 'unixepoch')
+         FROM seq`,
+      ).run({ n, conv: conversationId, author: author.id, start });
       db.prepare('UPDATE conversations SET last_message_index = ?, last_activity_at = ? WHERE id = ?').run(
         n,
         new Date(start + n * 1000).toISOString(),

@@ -61,7 +61,7 @@ async function runMain({ scale, steps, raw, reasons, execArgv }) {
     server = await startParley({ execArgv });
     const { rooms, users } = needs(scale, steps);
     const target = await setupParley([server], { userCount: users, rooms, log });
-    await runSteps(target, steps, raw);
+    await runSteps(target, steps, raw, scale.quietWaitMs);
     for (const [workload, message] of Object.entries(raw.errors ?? {})) reasons[workload] = message;
   } catch (err) {
     log(`  parley failed: ${err.message}`);
@@ -107,7 +107,7 @@ async function ingestPostgres({ scale, raw, reasons, execArgv }) {
     await assertStorage(server, 'postgres', db.schema);
     const rooms = roomsFor(scale).filter((r) => r.key.startsWith('ing'));
     const target = await setupParley([server], { userCount: scale.ingestUsers, rooms, log });
-    await runSteps(target, [['ingest-postgres', 'ingestPostgres', (t) => chat.ingest(t, scale)]], raw);
+    await runSteps(target, [['ingest-postgres', 'ingestPostgres', (t) => chat.ingest(t, scale)]], raw, scale.quietWaitMs);
     if (raw.errors?.['ingest-postgres']) reasons['ingest-postgres'] = raw.errors['ingest-postgres'];
   } finally {
     await server.stop();

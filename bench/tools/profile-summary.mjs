@@ -1,0 +1,50 @@
+// Summarises a V8 .cpuprofile (from `node --cpu-prof`, or `npm run bench -- --profile DIR`):
+// top functions by self time, and by inclusive time for frames matching an optional filter.
+// Usage: node bench/tools/profile-summary.mjs FILE.cpuprofile [--top 30] [--match server/dist]
+import fs from 'node:fs';
+
+const args = process.argv.slice(2);
+const file = args[0];
+const top = Number(args[args.indexOf('--top') + 1]) || 30;
+const match = args.includes('--match') ? args[args.indexOf('--match') + 1] : null;
+const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+// Self time per node from samples and timeDeltas.
+const selfUs = new Map();
+for (let i = 0; i < profile.samples.length; i += 1) {
+  const id = profile.samples[i];
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
+const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const name = (n) => {
+  const f = n.callFrame;
+  const where = f.url ? `${f.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm/').replace(/.*\/packages\//, '')}:${f.lineNumber + 1}` : '';
+  return `${f.functionName || '(anonymous)'} ${where}`.trim();
+};
+
+const self = new Map();
+const inclusive = new Map();
+for (const [id, us] of selfUs) {
+  const key = name(byId.get(id));
+  self.set(key, (self.get(key) ?? 0) + us);
+  // Inclusive: credit every distinct function on the stack once.
+  const seen = new Set();
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+    const k = name(byId.get(cur));
+    if (seen.has(k)) continue;
+    seen.add(k);
+    inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+  }
+}
+const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
+console.log(`total sampled ${(total / 1000).toFixed(0)} ms`);
+console.log(`\nself time (top ${top}):`);
+for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
+console.log(`\ninclusive time (top ${top}${match ? `, matching ${match}` : ''}):`);
+for (const [k, us] of [...inclusive]
+  .filter(([k]) => !match || k.includes(match))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) console.log(`${pct(us)}  ${k}`);
