@@ -14,7 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 async function openBus(config: Config): Promise<Bus> {
   if (!config.redisUrl) return new MemoryBus();
   const { RedisBus } = await import('./realtime/redis-bus.js');
-  return RedisBus.connect(config.redisUrl);
+  return RedisBus.connect(config.redisUrl, { channel: config.redisChannel });
 }
 
 async function main(): Promise<void> {

@@ -1,54 +1,83 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Bus, BusEnvelope, BusHandler } from './bus.js';
 
-const CHANNEL = 'parley:bus';
+/** The channel every process shares unless told otherwise. */
+export const DEFAULT_REDIS_CHANNEL = 'parley:bus';
+
+/** Options for `RedisBus.connect`. */
+export interface RedisBusOptions {
+  /**
+   * Pub/sub channel; processes see each other only on the same channel. Tests and
+   * deployments sharing one Redis use distinct channels (`PARLEY_REDIS_CHANNEL`).
+   */
+  channel?: string;
+}
+
+/** Reconnect delay in ms: 100, 200, 400 ... capped at 2 s, forever. */
+function retryDelay(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times - 1, 5), 2000);
+}
 
 /**
  * The bus across processes: one Redis PUBLISH per event on one channel, so every process
- * (this one included) receives events in the order they were published. The publisher
- * has no offline queue: while Redis is away, publishing fails at once and `problem()`
- * says why, instead of events piling up in memory.
+ * (this one included) receives events in the order Redis received them.
+ *
+ * While Redis is away: the publisher has no offline queue, so a publish fails at once
+ * instead of piling events up in memory, and `problem()` says why (sends are refused
+ * before commit, `/readyz` is 503). Both clients reconnect forever with backoff; the
+ * subscriber re-subscribes itself and `problem()` stays non-null until Redis has
+ * confirmed the subscription, so no process reports ready while it would miss events.
  *
  * @example
- * const bus = await RedisBus.connect('redis://127.0.0.1:6379');
+ * const bus = await RedisBus.connect('redis://127.0.0.1:6379', { channel: 'parley:bus' });
+ * bus.subscribe((envelope) => gateway.deliver(envelope));
  */
 export class RedisBus implements Bus {
   readonly kind = 'redis' as const;
   private readonly handlers: BusHandler[] = [];
+  private subscribed = false;
+  private subscribing: Promise<void> | undefined;
+  /** Last connection error of each client, for problem(). */
+  private readonly errors = new Map<Redis, string>();
+  private closed = false;
 
   private constructor(
     private readonly pub: Redis,
     private readonly sub: Redis,
-    private readonly channel: string,
+    readonly channel: string,
   ) {
-    sub.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
-      let envelope: BusEnvelope;
-      try {
-        envelope = JSON.parse(payload) as BusEnvelope;
-      } catch {
-        return;
-      }
-      for (const handler of this.handlers) handler(envelope);
+    for (const client of [pub, sub]) {
+      // Without listeners ioredis logs every failed reconnect; the reason goes to problem().
+      client.on('error', (err: Error) => this.errors.set(client, err.message));
+      client.on('ready', () => this.errors.delete(client));
+    }
+    sub.on('close', () => {
+      this.subscribed = false;
     });
+    sub.on('ready', () => void this.resubscribe());
+    sub.on('message', (from: string, payload: string) => this.receive(from, payload));
   }
 
-  /** Connects both clients and subscribes; rejects if Redis is unreachable at start. */
-  static async connect(url: string, channel = CHANNEL): Promise<RedisBus> {
-    const options = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-    };
-    const pub = new Redis(url, options);
-    const sub = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    // Errors surface through problem() and /readyz; without listeners ioredis would log noise.
-    pub.on('error', () => undefined);
-    sub.on('error', () => undefined);
-    await Promise.all([pub.connect(), sub.connect()]);
-    await sub.subscribe(channel);
-    return new RedisBus(pub, sub, channel);
+  /**
+   * Connects both clients and subscribes. Rejects (and stops retrying) if Redis is
+   * unreachable at start, so a misconfigured process fails fast instead of starting deaf.
+   */
+  static async connect(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
+    const channel = options.channel ?? DEFAULT_REDIS_CHANNEL;
+    const common: RedisOptions = { lazyConnect: true, retryStrategy: retryDelay };
+    const pub = new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // autoResubscribe is off: the bus re-subscribes on 'ready' and tracks the confirmation.
+    const sub = new Redis(url, { ...common, autoResubscribe: false, maxRetriesPerRequest: null });
+    const bus = new RedisBus(pub, sub, channel);
+    try {
+      await Promise.all([pub.connect(), sub.connect()]);
+      await (bus.subscribing ?? bus.resubscribe());
+      if (!bus.subscribed) throw new Error(`could not subscribe to ${channel}: ${bus.errors.get(sub) ?? 'unknown error'}`);
+    } catch (err) {
+      await bus.close();
+      throw err;
+    }
+    return bus;
   }
 
   async publish(envelope: BusEnvelope): Promise<void> {
@@ -60,14 +89,45 @@ export class RedisBus implements Bus {
   }
 
   problem(): string | null {
-    if (this.pub.status !== 'ready') return `redis publisher ${this.pub.status}`;
-    if (this.sub.status !== 'ready') return `redis subscriber ${this.sub.status}`;
+    for (const [name, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+      if (client.status === 'ready') continue;
+      const why = this.errors.get(client);
+      return `redis ${name} ${client.status}${why ? ` (${why})` : ''}`;
+    }
+    if (!this.subscribed) return `redis subscriber not yet subscribed to ${this.channel}`;
     return null;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.handlers.length = 0;
     this.pub.disconnect();
     this.sub.disconnect();
+  }
+
+  /** Subscribes on every (re)connection; the next 'ready' retries if this one fails. */
+  private resubscribe(): Promise<void> {
+    if (this.closed || this.sub.status !== 'ready') return Promise.resolve();
+    const attempt = this.sub.subscribe(this.channel).then(
+      () => {
+        if (this.sub.status === 'ready') this.subscribed = true;
+      },
+      (err: unknown) => {
+        this.errors.set(this.sub, err instanceof Error ? err.message : String(err));
+      },
+    );
+    this.subscribing = attempt;
+    return attempt;
+  }
+
+  private receive(from: string, payload: string): void {
+    if (from !== this.channel) return;
+    let envelope: BusEnvelope;
+    try {
+      envelope = JSON.parse(payload) as BusEnvelope;
+    } catch {
+      return;
+    }
+    for (const handler of this.handlers) handler(envelope);
   }
 }
