@@ -27,7 +27,7 @@ export class ConversationStore {
   private readonly last = new Map<string, Message>();
   private readonly subscribers = new Set<() => void>();
   private readonly disposer = new Disposer();
-  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly readTimers = new Map<string, { pending: boolean; handle: ReturnType<typeof setTimeout> }>();
 
   constructor(readonly client: Client) {
     this.disposer.add(
@@ -113,24 +113,38 @@ export class ConversationStore {
     if (this.items.delete(id)) this.emit();
   }
 
-  /** Marks everything read in the open conversation (the server is told at most twice a second). */
+  /** Marks everything read in the open conversation (told to the server at most twice a second). */
   markRead(id: string): void {
     if (this.unreadOf(id) !== 0) {
       this.unread.set(id, 0);
       this.emit();
     }
-    if (this.readTimers.has(id)) return;
-    this.readTimers.set(
-      id,
-      setTimeout(() => {
+    const timer = this.readTimers.get(id);
+    if (timer) {
+      timer.pending = true;
+      return;
+    }
+    this.sendRead(id);
+    const entry = {
+      pending: false,
+      handle: setTimeout(() => {
         this.readTimers.delete(id);
-        this.items.get(id)?.setAllMessagesRead().catch(() => undefined);
+        if (entry.pending) this.sendRead(id);
       }, 500),
-    );
+    };
+    this.readTimers.set(id, entry);
+  }
+
+  private sendRead(id: string): void {
+    this.items.get(id)?.setAllMessagesRead().catch(() => undefined);
   }
 
   dispose(): void {
-    for (const timer of this.readTimers.values()) clearTimeout(timer);
+    for (const [id, timer] of this.readTimers) {
+      clearTimeout(timer.handle);
+      if (timer.pending) this.sendRead(id);
+    }
+    this.readTimers.clear();
     this.disposer.dispose();
     this.subscribers.clear();
   }
