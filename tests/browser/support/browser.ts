@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's Chromium; `PARLEY_CHROMIUM` overrides it (as in scripts/test.mjs). */
+export const CHROMIUM_PATH = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 const INSTALL_HINT = `Chromium is missing at ${CHROMIUM_PATH}: apt-get install -y chromium`;
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../screenshots', import.meta.url));
 
