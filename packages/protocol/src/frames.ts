@@ -118,6 +118,10 @@ export const CLOSE_CODES = {
   normal: 1000,
   /** Server shutting down: reconnect (to this or another process) after a short delay. */
   goingAway: 1001,
+  /** The server may have missed events (bus outage): reconnect and resume. */
+  serviceRestart: 1012,
+  /** Temporary trouble (e.g. database unreachable): reconnect after a backoff. */
+  tryAgainLater: 1013,
   /** Repeated abuse (invalid frames). */
   policyViolation: 1008,
   /** Frame larger than the limit. */

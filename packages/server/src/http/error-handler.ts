@@ -31,6 +31,18 @@ function fromFastify(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
+/** Connection-level database or network failures: the request may succeed if retried. */
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY'].includes(code)) return true;
+    // PostgreSQL: 08xxx connection exceptions, 57P01-57P03 shutdown / cannot connect now.
+    if (/^(08|57P0[123])/.test(code)) return true;
+  }
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
 /**
  * One handler renders every error as `{ error: { code, message } }`. Unknown errors are
  * logged with their stack and become an opaque 500: no stack trace ever reaches a client.
@@ -41,6 +53,11 @@ function fromFastify(err: FastifyError): AppError | undefined {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appError = err instanceof AppError ? err : fromFastify(err);
+    if (!appError && isUnavailable(err)) {
+      request.log.warn({ err }, 'dependency unavailable');
+      reply.header('retry-after', 1);
+      return reply.status(503).send(new AppError('unavailable', 'A dependency is unreachable; retry shortly', undefined, 1000).toBody());
+    }
     if (!appError) {
       request.log.error({ err }, 'unhandled error');
       return reply.status(500).send(new AppError('internal').toBody());

@@ -37,6 +37,11 @@ export interface Bus {
   readonly kind: 'memory' | 'redis';
   publish(envelope: BusEnvelope): Promise<void>;
   subscribe(handler: BusHandler): void;
+  /**
+   * Called when the bus may have dropped events (it re-subscribed after an outage):
+   * gateways then make their clients reconnect and resume, since rooms may be stale.
+   */
+  onResync(handler: () => void): void;
   /** Null when healthy, otherwise why not (for /readyz). */
   problem(): string | null;
   close(): Promise<void>;

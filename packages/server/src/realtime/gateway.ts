@@ -9,6 +9,7 @@ import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { Bus, BusEnvelope } from './bus.js';
 import { Connection } from './connection.js';
+import { Reorder } from './reorder.js';
 import { Rooms } from './rooms.js';
 
 const WARN_BEFORE_EXPIRY_MS = 60_000;
@@ -39,7 +40,12 @@ export class Gateway {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
-    bus.subscribe((envelope) => this.deliver(envelope));
+    const reorder = new Reorder(
+      (envelope) => this.deliver(envelope),
+      (conversationId) => this.rooms.hasConversation(conversationId),
+    );
+    bus.subscribe((envelope) => reorder.push(envelope));
+    bus.onResync(() => this.resync());
     this.heartbeat = setInterval(() => this.sweep(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -107,7 +113,15 @@ export class Gateway {
         onFrameError: () => this.metrics.frameErrors.inc(),
       });
     } catch (err) {
-      const appError = err instanceof AppError ? err : new AppError('invalid_token');
+      if (!(err instanceof AppError)) {
+        // Storage is unreachable, not the token's fault: ask the client to come back.
+        this.log.error({ err }, 'authenticating a socket failed');
+        const frame: ServerFrame = { type: 'error', code: 'unavailable', message: 'Try again shortly', retryAfterMs: 1000 };
+        ws.send(JSON.stringify(frame));
+        ws.close(CLOSE_CODES.tryAgainLater, 'Try again');
+        return;
+      }
+      const appError = err;
       const frame: ServerFrame = { type: 'error', code: appError.code, message: appError.message };
       ws.send(JSON.stringify(frame));
       ws.close(CLOSE_CODES.unauthorized, appError.code);
@@ -127,7 +141,7 @@ export class Gateway {
       this.rooms.finishLoading(conn, await this.domain.ctx.storage.listJoinedConversationIds(conn.userId));
     } catch (err) {
       this.log.error({ err }, 'loading subscriptions failed');
-      ws.close(CLOSE_CODES.goingAway, 'Try again');
+      ws.close(CLOSE_CODES.tryAgainLater, 'Try again');
       return;
     }
     this.scheduleExpiry(conn);
@@ -151,6 +165,12 @@ export class Gateway {
     const work = conn.onMessage(text);
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
+  }
+
+  /** Rooms may be stale after the bus dropped events: every client reconnects and resumes. */
+  private resync(): void {
+    this.log.warn({ connections: this.wss.clients.size }, 'bus resynced; asking clients to reconnect and resume');
+    for (const ws of this.wss.clients) ws.close(CLOSE_CODES.serviceRestart, 'Reconnect and resume');
   }
 
   private drop(conn: Connection): void {

@@ -19,6 +19,10 @@ export class MemoryBus implements Bus {
     this.handlers.push(handler);
   }
 
+  onResync(): void {
+    // An in-process bus never drops events.
+  }
+
   problem(): string | null {
     return null;
   }

@@ -36,6 +36,8 @@ export class RedisBus implements Bus {
   readonly kind = 'redis' as const;
   private readonly handlers: BusHandler[] = [];
   private subscribed = false;
+  private everSubscribed = false;
+  private readonly resyncHandlers: Array<() => void> = [];
   private subscribing: Promise<void> | undefined;
   /** Last connection error of each client, for problem(). */
   private readonly errors = new Map<Redis, string>();
@@ -88,6 +90,10 @@ export class RedisBus implements Bus {
     this.handlers.push(handler);
   }
 
+  onResync(handler: () => void): void {
+    this.resyncHandlers.push(handler);
+  }
+
   problem(): string | null {
     for (const [name, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
       if (client.status === 'ready') continue;
@@ -110,7 +116,11 @@ export class RedisBus implements Bus {
     if (this.closed || this.sub.status !== 'ready') return Promise.resolve();
     const attempt = this.sub.subscribe(this.channel).then(
       () => {
-        if (this.sub.status === 'ready') this.subscribed = true;
+        if (this.sub.status !== 'ready') return;
+        this.subscribed = true;
+        // Events published while we were unsubscribed are gone: tell the gateway.
+        if (this.everSubscribed) for (const handler of this.resyncHandlers) handler();
+        this.everSubscribed = true;
       },
       (err: unknown) => {
         this.errors.set(this.sub, err instanceof Error ? err.message : String(err));

@@ -55,6 +55,10 @@ export class Rooms<C extends RoomMember> {
     return this.byConversation.get(conversationId) ?? [];
   }
 
+  hasConversation(conversationId: string): boolean {
+    return this.byConversation.has(conversationId);
+  }
+
   ofUser(userId: string): Iterable<C> {
     return this.byUser.get(userId) ?? [];
   }
