@@ -59,7 +59,11 @@ export async function startInProcessServer(env: Record<string, string> = {}): Pr
       return sockets.length;
     },
     close: async () => {
+      // A keep-alive connection whose request was in flight when closing began is not reaped by
+      // server.close() and lingers for the keep-alive timeout (72 s): cut it after a grace period.
+      const reaper = setTimeout(() => parley.app.server.closeAllConnections(), 1000);
       await parley.close();
+      clearTimeout(reaper);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

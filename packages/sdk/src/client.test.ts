@@ -17,6 +17,8 @@ class FakeServer {
   /** When false, sends are received but not acked. */
   ackSends = true;
   restCalls: string[] = [];
+  /** A path whose requests never answer (until aborted). */
+  hang = '';
 
   summary(): ConversationSummary {
     const last = this.messages.at(-1) ?? null;
@@ -62,6 +64,9 @@ class FakeServer {
     const url = new URL(String(input));
     const auth = new Headers(init?.headers).get('authorization');
     this.restCalls.push(`${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
+    if (url.pathname === this.hang) {
+      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    }
     if (auth !== `Bearer ${this.validToken}`) return json(401, { error: { code: 'token_expired', message: 'expired' } });
     if (url.pathname === '/api/me') return json(200, { user: { id: 'u1', username: 'ada', createdAt: '' } });
     if (url.pathname === '/api/conversations') return json(200, { conversations: [this.summary()], total: 1, nextCursor: null });
@@ -301,5 +306,15 @@ describe('Client (against a fake server)', () => {
     await client.shutdown();
     await expect(pending).rejects.toMatchObject({ code: 'unavailable' });
     expect(client.connectionState).toBe('disconnected');
+  });
+
+  it('aborts REST calls in flight on shutdown', async () => {
+    const server = new FakeServer();
+    const client = await connect(server);
+    server.hang = '/api/invitations';
+    const hanging = client.getInvitations();
+    await client.shutdown();
+    await expect(hanging).rejects.toMatchObject({ code: 'unavailable', message: 'The client was shut down' });
+    await expect(client.getSubscribedConversations()).rejects.toMatchObject({ code: 'unavailable' });
   });
 });

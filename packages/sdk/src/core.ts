@@ -16,6 +16,7 @@ import { Outbox, type SendOptions } from './outbox.js';
 import { MessageSequencer } from './sequencer.js';
 import { ConnectionLostError, Realtime } from './socket.js';
 import { TokenStore } from './tokens.js';
+import { TypingTracker } from './typing.js';
 import type { ClientEvents, ClientOptions, ConversationEvents } from './types.js';
 
 type RemovedReason = ServerEvents['conversationRemoved']['reason'];
@@ -32,8 +33,10 @@ export class ClientCore implements ConversationHost {
   readonly conversations = new Map<string, Conversation>();
   private readonly sequencer: MessageSequencer;
   private readonly outbox: Outbox;
+  private readonly typingTracker = new TypingTracker((name, data) => this.fanOut(data.conversationId, name, data));
   private ready: ReadyFrame | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
 
   constructor(
     token: string,
@@ -88,10 +91,13 @@ export class ClientCore implements ConversationHost {
   }
 
   shutdown(): void {
+    this.closed = true;
     const err = new ParleyError('unavailable', 'The client was shut down', { status: 0 });
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     this.realtime.stop();
+    this.http.abort();
+    this.typingTracker.stop();
     this.outbox.close(err);
     this.sequencer.stop();
   }
@@ -169,6 +175,7 @@ export class ClientCore implements ConversationHost {
   }
 
   private deliver(message: Message): void {
+    this.typingTracker.messageFrom(message.conversationId, message.authorId, message.author);
     const conversation = this.conversations.get(message.conversationId);
     conversation?.applyMessage(message);
     conversation?.emit('messageAdded', message);
@@ -203,8 +210,11 @@ export class ClientCore implements ConversationHost {
         this.out.emit('invitationRemoved', frame.data);
         return;
       case 'typingStarted':
+        // My own typing (echoed from this or another tab) is not news.
+        if (frame.data.userId === this.userId) return;
+        return this.typingTracker.started(frame.data);
       case 'typingEnded':
-        return this.fanOut(frame.data.conversationId, frame.name, frame.data);
+        return this.typingTracker.ended(frame.data);
       case 'readPositionChanged':
         if (frame.data.userId === this.userId) {
           this.conversations.get(frame.data.conversationId)?.applyReadPosition(frame.data.lastReadIndex);
@@ -307,6 +317,7 @@ export class ClientCore implements ConversationHost {
   }
 
   private reportError(err: unknown): void {
+    if (this.closed) return;
     this.out.emit('error', err instanceof ParleyError ? err : ParleyError.network(err, String(err)));
   }
 }

@@ -54,12 +54,18 @@ export function socketUrl(baseUrl: string): string {
 export class Http {
   readonly baseUrl: string;
   private readonly fetchFn: FetchFn;
+  private readonly aborter = new AbortController();
 
   constructor(private readonly opts: HttpOptions) {
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     const custom = opts.fetch;
     // Browsers reject `fetch` called with a foreign `this`, so never call it as a method.
     this.fetchFn = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+  }
+
+  /** Cancels every request in flight and refuses new ones (client shutdown). */
+  abort(): void {
+    this.aborter.abort();
   }
 
   /** `GET` and friends; resolves with the parsed JSON body (`undefined` for 204). */
@@ -79,14 +85,15 @@ export class Http {
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers?.() };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    const init: RequestInit = { method, headers };
+    if (this.aborter.signal.aborted) throw shutDown();
+    const init: RequestInit = { method, headers, signal: this.aborter.signal };
     if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
     if (this.opts.credentials) init.credentials = this.opts.credentials;
     let res: Response;
     try {
       res = await this.fetchFn(this.url(path, opts.query), init);
     } catch (err) {
-      throw ParleyError.network(err);
+      throw this.aborter.signal.aborted ? shutDown() : ParleyError.network(err);
     }
     this.opts.onResponse?.(res);
     const body = await readBody(res);
@@ -104,6 +111,10 @@ export class Http {
     }
     return url;
   }
+}
+
+function shutDown(): ParleyError {
+  return new ParleyError('unavailable', 'The client was shut down', { status: 0 });
 }
 
 async function readBody(res: Response): Promise<unknown> {
