@@ -117,6 +117,7 @@ async function main() {
     );
   });
   rl.on('close', async () => {
+    client.removeAllListeners('connectionStateChanged');
     await client.shutdown();
     process.exit(0);
   });
