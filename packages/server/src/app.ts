@@ -91,7 +91,11 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       await gateway.close();
+      // Keep-alive connections with a request in flight can hold close() for their whole
+      // timeout: give them a moment to finish, then cut them.
+      const force = setTimeout(() => app.server.closeAllConnections(), 3_000);
       await app.close();
+      clearTimeout(force);
       await bus.close();
       await storage.close();
     })());

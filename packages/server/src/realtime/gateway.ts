@@ -183,9 +183,11 @@ export class Gateway {
   private scheduleExpiry(conn: Connection): void {
     for (const t of this.timers.get(conn) ?? []) clearTimeout(t);
     const left = conn.tokenExpiresAt.getTime() - Date.now();
+    // Short-lived tokens are warned at half their remaining life, not at once.
+    const warnBefore = Math.min(WARN_BEFORE_EXPIRY_MS, left / 2);
     const warn = setTimeout(() => {
       conn.send({ type: 'event', name: 'tokenAboutToExpire', data: { expiresAt: conn.tokenExpiresAt.toISOString() } });
-    }, Math.max(0, left - WARN_BEFORE_EXPIRY_MS));
+    }, Math.max(0, left - warnBefore));
     const expire = setTimeout(() => {
       conn.send({ type: 'error', code: 'token_expired', message: 'The access token has expired' });
       conn.ws.close(CLOSE_CODES.unauthorized, 'token_expired');
