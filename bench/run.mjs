@@ -6,16 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BASELINES, startBaseline } from './lib/targets.mjs';
-import { hasTaskset, shutdown } from './lib/procs.mjs';
+import { hasTaskset, setNice, shutdown } from './lib/procs.mjs';
 import { buildRows, formatMarkdown, formatTable } from './lib/report.mjs';
 import { FULL, QUICK } from './scale.mjs';
 import { runParley } from './workloads/parley.mjs';
-import { chatSuite, log, runSteps } from './workloads/suite.mjs';
+import { chatSuite, log, runSteps, setProfileDir } from './workloads/suite.mjs';
 
 export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
 
 function parseArgs(argv) {
-  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null };
+  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -25,8 +25,11 @@ function parseArgs(argv) {
     else if (a === '--skip-baselines') args.skipBaselines = true;
     else if (a === '--skip-parley') args.skipParley = true;
     else if (a === '--profile') args.profile = argv[(i += 1)];
+    else if (a === '--nice') args.nice = Number(argv[(i += 1)]);
+    else if (a === '--no-build') args.build = false;
+    else if (a === '--raw') args.raw = argv[(i += 1)];
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR]');
+      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH]');
       console.log(`workloads: ${WORKLOADS.join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -44,6 +47,8 @@ async function main() {
   const raw = { parley: {}, wsBroadcast: {}, wsFrameOnce: {}, socketIo: {} };
   const reasons = { parley: {} };
   const steps = chatSuite(scale, selected);
+  if (args.profile) setProfileDir(path.resolve(args.profile));
+  if (args.nice !== null) setNice(args.nice);
 
   if (!args.skipBaselines && steps.length) {
     for (const key of Object.keys(BASELINES)) {
@@ -61,7 +66,7 @@ async function main() {
   }
 
   if (args.skipParley) reasons.parley.all = 'skipped (--skip-parley)';
-  else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile });
+  else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, build: args.build });
 
   const rows = buildRows(raw, scale, reasons).filter((r) => selected(r.workload));
   console.log(`\nParley benchmark, ${args.quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
@@ -72,7 +77,7 @@ async function main() {
     log(`\nwrote ${args.json}`);
   }
   if (args.markdown) fs.writeFileSync(args.markdown, `${formatMarkdown(rows)}\n`);
-  if (process.env.BENCH_RAW) fs.writeFileSync(process.env.BENCH_RAW, JSON.stringify(raw, null, 2));
+  if (args.raw) fs.writeFileSync(args.raw, JSON.stringify({ scale, raw }, null, 2));
 }
 
 main()

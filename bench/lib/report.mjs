@@ -98,7 +98,8 @@ export function rowDefs(scale) {
       measure: 'connections',
       value: (m) => m.connections?.held,
       target: '19,000 held',
-      met: (v) => v >= 19_000,
+      // A quick run opens fewer: not a verdict on the target.
+      met: (v) => (scale.connections >= 19_000 ? v >= 19_000 : null),
     },
     {
       workload: 'connections',
@@ -126,7 +127,7 @@ export function rowDefs(scale) {
       value: (m) => m.history?.latency?.p99Ms,
       cpu: cpu('history'),
       target: 'p99 <= 5 ms at 2,000 req/s (1,000,000 messages)',
-      met: (v) => v <= 5,
+      met: (v) => (scale.historyMessages >= 1_000_000 && scale.historyRate >= 2000 ? v <= 5 : null),
       parleyOnly: true,
     },
     {

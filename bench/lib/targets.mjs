@@ -114,10 +114,10 @@ export async function setupParley(servers, { userCount, rooms, concurrency = 16,
   log(`  ${userCount} users with tokens in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   t = Date.now();
   const ids = new Map();
-  await pool(rooms, Math.max(1, Math.floor(concurrency / 4)), async (room) => {
+  await pool(rooms, concurrency, async (room) => {
     const owner = users[room.members[0]];
     const id = await createConversation(primary.base, owner, room.key);
-    await joinByInvite(primary.base, owner, id, room.members.slice(1).map((u) => users[u]), 4);
+    await joinByInvite(primary.base, owner, id, room.members.slice(1).map((u) => users[u]), 8);
     ids.set(room.key, id);
   });
   log(`  ${rooms.length} conversations created and joined in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -63,6 +63,7 @@ async function measureWindow() {
   const seconds = (b.t - a.t) / 1e6;
   return {
     seconds,
+    windowUs: [a.t, b.t],
     deliveries: b.deliveries - a.deliveries,
     acks: b.acks - a.acks,
     sent: b.sent - a.sent,

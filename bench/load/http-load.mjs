@@ -85,6 +85,7 @@ const seconds = (b.t - a.t) / 1e6;
 emit({
   event: 'result',
   seconds,
+  windowUs: [a.t, b.t],
   requests: measured,
   achievedRate: measured / seconds,
   serverCpuUs: a.cpu === null ? null : b.cpu - a.cpu,

@@ -1,7 +1,10 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`, or `npm run bench -- --profile DIR`):
 // top functions by self time, and by inclusive time for frames matching an optional filter.
-// Usage: node bench/tools/profile-summary.mjs FILE.cpuprofile [--top 30] [--match server/dist]
+// With `--measure NAME`, only samples inside that measurement's window count (the harness logs
+// windows to windows.json beside the profiles; V8 and process.hrtime share CLOCK_MONOTONIC).
+// Usage: node bench/tools/profile-summary.mjs FILE.cpuprofile [--top 30] [--match server/dist] [--measure fanout]
 import fs from 'node:fs';
+import path from 'node:path';
 
 const args = process.argv.slice(2);
 const file = args[0];
@@ -13,8 +16,20 @@ const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 // Self time per node from samples and timeDeltas.
+let window = null;
+if (args.includes('--measure')) {
+  const measure = args[args.indexOf('--measure') + 1];
+  const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1]);
+  const windows = JSON.parse(fs.readFileSync(path.join(path.dirname(file), 'windows.json'), 'utf8'));
+  const w = windows.find((x) => x.measure === measure && (x.pids.includes(pid) || !pid));
+  if (!w) throw new Error(`no window for ${measure} (pid ${pid}) in windows.json`);
+  window = w.windowUs;
+}
 const selfUs = new Map();
+let t = profile.startTime;
 for (let i = 0; i < profile.samples.length; i += 1) {
+  t += profile.timeDeltas[i] ?? 0;
+  if (window && (t < window[0] || t > window[1])) continue;
   const id = profile.samples[i];
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }

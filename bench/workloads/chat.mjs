@@ -7,6 +7,7 @@ import { CORES, collectResult, makeTmpDir, spawnNode } from '../lib/procs.mjs';
 import { ROOT } from '../lib/targets.mjs';
 import { Histogram } from '../lib/hist.mjs';
 import { rssKiB } from '../lib/proc.mjs';
+import { nowUs } from '../lib/body.mjs';
 
 const LOAD = path.join(ROOT, 'bench/load/chat-load.mjs');
 let cfgDir = null;
@@ -49,6 +50,7 @@ function summarise(r) {
   if (r.unexpectedCloses) problems.push(`${r.unexpectedCloses} connections closed (${r.closeSamples[0]})`);
   return {
     seconds: r.seconds,
+    windowUs: r.windowUs,
     deliveriesPerSec: r.deliveries / r.seconds,
     acksPerSec: r.acks / r.seconds,
     perMsg: r.perMsg,
@@ -161,6 +163,8 @@ export async function connections(target, scale, count, users) {
   const pid = target.pids[0];
   await new Promise((r) => setTimeout(r, 300));
   const rssBefore = rssKiB(pid);
+  const t0 = nowUs();
+  let tConnected = null;
   let connectedProcs = 0;
   let release;
   const allConnected = new Promise((r) => {
@@ -185,7 +189,10 @@ export async function connections(target, scale, count, users) {
           if (line.event !== 'connected') return;
           children.push(child);
           connectedProcs += 1;
-          if (connectedProcs === scale.connProcs) release();
+          if (connectedProcs === scale.connProcs) {
+            tConnected = nowUs();
+            release();
+          }
         },
       ),
     );
@@ -200,6 +207,7 @@ export async function connections(target, scale, count, users) {
   const problems = results.flatMap((r) => (r.failed ? [`${r.failed} failed: ${r.failureSamples[0]}`] : []));
   if (stillOpen < connected) problems.push(`${connected - stillOpen} dropped while idle`);
   return {
+    windowUs: [t0, tConnected ?? nowUs()],
     requested: count,
     connected,
     held: stillOpen,

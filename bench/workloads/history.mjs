@@ -8,7 +8,7 @@ import { parleyDataDir, ROOT, startParley } from '../lib/targets.mjs';
 import { api, createConversation, signupWithToken } from '../lib/parley-api.mjs';
 import { CORES, collectResult, makeTmpDir, spawnNode } from '../lib/procs.mjs';
 import { Histogram } from '../lib/hist.mjs';
-import { log } from './suite.mjs';
+import { log, recordWindow } from './suite.mjs';
 import fs from 'node:fs';
 
 const PAGE = 50;
@@ -60,6 +60,7 @@ export async function history({ scale, raw, reasons, execArgv }) {
     );
     const child = spawnNode(CORES.load, [path.join(ROOT, 'bench/load/http-load.mjs'), file]);
     const r = await collectResult(child);
+    recordWindow({ key: 'parley', pids: [server.pid] }, 'history', r.windowUs);
     const latency = Histogram.fromJSON(r.latency).summary();
     const problems = [];
     if (r.errors) problems.push(`${r.errors} failed requests (${r.errorSamples[0]})`);

@@ -3,8 +3,9 @@
 // A workload that cannot run records why; it never records a number it did not measure.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { PARLEY_MAIN, parleyTarget, setupParley, startParley } from '../lib/targets.mjs';
+import { PARLEY_MAIN, ROOT, parleyTarget, setupParley, startParley } from '../lib/targets.mjs';
 import { onCleanup } from '../lib/procs.mjs';
 import { watchRedis } from '../lib/redis-watch.mjs';
 import { roomsFor } from './chat.mjs';
@@ -30,7 +31,22 @@ function needs(scale, steps) {
   return { rooms, users };
 }
 
-export async function runParley({ scale, selected, steps, raw, reasons, profileDir }) {
+/**
+ * Brings packages/server/dist up to date (`tsc -b`, incremental: a few seconds when nothing
+ * changed), so a clean clone benchmarks without a separate build and a stale dist is never
+ * measured by mistake. A failed build falls back to an existing dist, with a warning.
+ */
+function buildServer() {
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  if (!fs.existsSync(tsc)) return log('parley: typescript is not installed; using packages/server/dist as it is');
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [tsc, '-b', 'packages/protocol', 'packages/server'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status === 0) log(`parley: server built (tsc -b, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  else log(`parley: WARNING tsc -b failed, measuring the existing dist:\n${(r.stdout + r.stderr).split('\n').slice(0, 8).join('\n')}`);
+}
+
+export async function runParley({ scale, selected, steps, raw, reasons, profileDir, build = true }) {
+  if (build) buildServer();
   if (!fs.existsSync(PARLEY_MAIN)) {
     reasons.all = 'packages/server/dist/main.js is missing (npm run build)';
     log(`parley: ${reasons.all}`);

@@ -1,6 +1,24 @@
 // The chat measurements every target runs, and a runner that records results or errors.
 import * as chat from './chat.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
 import { machineBusyMicros } from '../lib/proc.mjs';
+
+let profileDir = null;
+
+/** With `--profile DIR`, measurement windows are logged to DIR/windows.json for profile-summary. */
+export function setProfileDir(dir) {
+  profileDir = dir;
+}
+
+export function recordWindow(target, measure, windowUs) {
+  if (!profileDir || !windowUs) return;
+  const file = path.join(profileDir, 'windows.json');
+  const list = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
+  list.push({ target: target.key ?? target, measure, pids: target.pids ?? [], windowUs });
+  fs.mkdirSync(profileDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(list, null, 2));
+}
 
 export const log = (msg) => process.stderr.write(`${msg}\n`);
 
@@ -28,6 +46,7 @@ export async function runSteps(target, steps, out, quietWaitMs = 3000) {
     try {
       const r = await fn(target);
       out[name] = r;
+      recordWindow(target, name, r.windowUs);
       log(`  ${name}: ${describe(r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (err) {
       out[name] = { error: err.message };
