@@ -56,7 +56,7 @@ async function main() {
       let target;
       try {
         target = await startBaseline(key);
-        await runSteps(target, steps, raw[key], scale.quietWaitMs);
+        await runSteps(target, steps, raw[key], scale.quietWaitMs, () => startBaseline(key));
       } catch (err) {
         log(`  baseline ${key} failed: ${err.message}`);
       } finally {

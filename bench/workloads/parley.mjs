@@ -26,8 +26,7 @@ function needs(scale, steps) {
       (r.key === `lat${scale.bigGroup}` && names.has('latencyBig')) ||
       (r.key.startsWith('ing') && (names.has('ingest') || names.has('ingestRate'))),
   );
-  let users = rooms.reduce((m, r) => Math.max(m, ...r.members.map((u) => u + 1)), 0);
-  if (names.has('connections')) users = Math.max(users, Math.min(scale.connUsers, 1000));
+  const users = rooms.reduce((m, r) => Math.max(m, ...r.members.map((u) => u + 1)), 1);
   return { rooms, users };
 }
 
@@ -75,9 +74,19 @@ async function runMain({ scale, steps, raw, reasons, execArgv }) {
   let server;
   try {
     server = await startParley({ execArgv });
-    const { rooms, users } = needs(scale, steps);
+    const { rooms, users } = needs(scale, steps.filter((s) => !s[3]?.fresh));
     const target = await setupParley([server], { userCount: users, rooms, log });
-    await runSteps(target, steps, raw, scale.quietWaitMs);
+    const fresh = async () => {
+      const s = await startParley({ execArgv });
+      try {
+        const t = await setupParley([s], { userCount: scale.connUsers, rooms: [], log });
+        return { ...t, stop: () => s.stop() };
+      } catch (err) {
+        await s.stop();
+        throw err;
+      }
+    };
+    await runSteps(target, steps, raw, scale.quietWaitMs, fresh);
     for (const [workload, message] of Object.entries(raw.errors ?? {})) reasons[workload] = message;
   } catch (err) {
     log(`  parley failed: ${err.message}`);

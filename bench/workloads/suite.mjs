@@ -34,24 +34,33 @@ export function chatSuite(scale, selected) {
     steps.push(['ingest', 'ingest', (t) => chat.ingest(t, scale)]);
     steps.push(['ingest', 'ingestRate', (t) => chat.ingestAtRate(t, scale, scale.ingestRate)]);
   }
-  if (selected('connections')) steps.push(['connections', 'connections', (t) => chat.connections(t, scale, scale.connections, scale.connUsers)]);
+  // On a fresh server: memory per connection is RSS growth, which a heap grown by earlier
+  // workloads would hide (freed space is reused before RSS grows).
+  if (selected('connections')) {
+    steps.push(['connections', 'connections', (t) => chat.connections(t, scale, scale.connections, scale.connUsers), { fresh: true }]);
+  }
   return steps;
 }
 
 /** Runs `steps` against a target, recording results or errors into `out`. */
-export async function runSteps(target, steps, out, quietWaitMs = 3000) {
-  for (const [workload, name, fn] of steps) {
+export async function runSteps(target, steps, out, quietWaitMs = 3000, makeFresh = null) {
+  for (const [workload, name, fn, opts] of steps) {
     await waitQuiet(quietWaitMs);
     const t0 = Date.now();
+    let fresh = null;
     try {
-      const r = await fn(target);
+      if (opts?.fresh && makeFresh) fresh = await makeFresh();
+      const t = fresh ?? target;
+      const r = await fn(t);
       out[name] = r;
-      recordWindow(target, name, r.windowUs);
+      recordWindow(t, name, r.windowUs);
       log(`  ${name}: ${describe(r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (err) {
       out[name] = { error: err.message };
       (out.errors ??= {})[workload] = err.message;
       log(`  ${name}: FAILED ${err.message}`);
+    } finally {
+      await fresh?.stop();
     }
   }
 }
