@@ -4,6 +4,7 @@
 // baselines, in one run: servers pinned to core 0, load generators to core 1 (taskset). Prints
 // a table and optionally writes the rows as JSON. See docs/performance.md.
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { BASELINES, startBaseline } from './lib/targets.mjs';
 import { hasTaskset, setNice, shutdown } from './lib/procs.mjs';
@@ -38,6 +39,14 @@ function parseArgs(argv) {
   return args;
 }
 
+/** Which server code was measured: the commit, and whether packages/server had local changes. */
+function provenance() {
+  const git = (...a) => spawnSync('git', a, { cwd: path.dirname(new URL(import.meta.url).pathname), encoding: 'utf8' }).stdout?.trim() ?? '';
+  const head = git('rev-parse', '--short', 'HEAD') || 'unknown';
+  const dirty = git('status', '--porcelain', '--', '../packages/server', '../packages/protocol');
+  return `commit ${head}${dirty ? ' + uncommitted changes in packages/server or protocol' : ''}`;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const scale = args.quick ? QUICK : FULL;
@@ -69,14 +78,16 @@ async function main() {
   else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, build: args.build });
 
   const rows = buildRows(raw, scale, reasons).filter((r) => selected(r.workload));
-  console.log(`\nParley benchmark, ${args.quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const header = `Parley benchmark, ${args.quick ? 'quick' : 'full'} run, ${when} UTC, ${((Date.now() - started) / 1000).toFixed(0)} s, ${provenance()}`;
+  console.log(`\n${header}\n`);
   console.log(formatTable(rows));
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
     fs.writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
     log(`\nwrote ${args.json}`);
   }
-  if (args.markdown) fs.writeFileSync(args.markdown, `${formatMarkdown(rows)}\n`);
+  if (args.markdown) fs.writeFileSync(args.markdown, `${header}\n\n${formatMarkdown(rows)}\n`);
   if (args.raw) fs.writeFileSync(args.raw, JSON.stringify({ scale, raw }, null, 2));
 }
 
