@@ -5,6 +5,7 @@ const BASELINE_KEYS = TARGET_KEYS.slice(1);
 
 const lat = (name, q) => (m) => m[name]?.delivery?.[q];
 const cpu = (name) => (m) => m[name]?.cpuPerUnit;
+const ackDetails = (name) => (m) => m[name]?.ack && { ackP50Ms: m[name].ack.p50Ms, ackP99Ms: m[name].ack.p99Ms, deliveryP999Ms: m[name].delivery.p999Ms };
 
 /** Row definitions; `scale` fills in the sizes actually run. */
 export function rowDefs(scale) {
@@ -25,6 +26,7 @@ export function rowDefs(scale) {
       figure: 'p50 delivery latency: 100 members @ 10,000 deliveries/s',
       unit: 'ms',
       measure: 'latency100',
+      details: ackDetails('latency100'),
       value: lat('latency100', 'p50Ms'),
       cpu: cpu('latency100'),
       target: 'p50 <= 1 ms',
@@ -35,6 +37,7 @@ export function rowDefs(scale) {
       figure: 'p99 delivery latency: 100 members @ 10,000 deliveries/s',
       unit: 'ms',
       measure: 'latency100',
+      details: ackDetails('latency100'),
       value: lat('latency100', 'p99Ms'),
       cpu: cpu('latency100'),
       target: 'p99 <= 2 ms',
@@ -45,6 +48,7 @@ export function rowDefs(scale) {
       figure: `p50 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
       unit: 'ms',
       measure: 'latencyBig',
+      details: ackDetails('latencyBig'),
       value: lat('latencyBig', 'p50Ms'),
       cpu: cpu('latencyBig'),
       target: '(none; reported)',
@@ -55,6 +59,7 @@ export function rowDefs(scale) {
       figure: `p99 delivery latency: ${scale.bigGroup} members @ ${fmt(scale.bigRate)} deliveries/s`,
       unit: 'ms',
       measure: 'latencyBig',
+      details: ackDetails('latencyBig'),
       value: lat('latencyBig', 'p99Ms'),
       cpu: cpu('latencyBig'),
       target: 'p99 <= 10 ms (1,000 members @ 50,000/s)',
@@ -76,6 +81,7 @@ export function rowDefs(scale) {
       unit: 'ms',
       measure: 'ingestRate',
       value: (m) => m.ingestRate?.ack?.p99Ms,
+      details: (m) => m.ingestRate && { ackP50Ms: m.ingestRate.ack.p50Ms, achievedRate: Math.round(m.ingestRate.acksPerSec) },
       cpu: cpu('ingestRate'),
       target: 'ack p99 <= 5 ms at 10,000 msg/s',
       met: (v) => v <= 5,
@@ -125,6 +131,7 @@ export function rowDefs(scale) {
       unit: 'ms',
       measure: 'history',
       value: (m) => m.history?.latency?.p99Ms,
+      details: (m) => m.history && { p50Ms: m.history.latency.p50Ms, achievedRate: Math.round(m.history.achievedRate) },
       cpu: cpu('history'),
       target: 'p99 <= 5 ms at 2,000 req/s (1,000,000 messages)',
       met: (v) => (scale.historyMessages >= 1_000_000 && scale.historyRate >= 2000 ? v <= 5 : null),
@@ -146,6 +153,7 @@ export function rowDefs(scale) {
       unit: 'ms',
       measure: 'scaleout',
       value: (m) => m.scaleout?.addedP99Ms,
+      details: (m) => m.scaleout && { sameProcessP99Ms: m.scaleout.same.p99Ms, otherProcessP99Ms: m.scaleout.other.p99Ms },
       target: 'added p99 <= 2 ms',
       met: (v) => v <= 2,
       parleyOnly: true,
@@ -189,6 +197,8 @@ export function buildRows(raw, scale, reasons) {
         TARGET_KEYS.map((k) => [k, round(num(raw[k]?.[def.measure]?.otherCpuPct), 0)]).filter(([, v]) => v !== null),
       );
       if (Object.keys(other).length) row.otherCpuPct = other;
+      const details = def.details?.(raw.parley ?? {});
+      if (details) row.details = details;
       if (parley === null) {
         row.reason = raw.parley?.[def.measure]?.error ?? reasons.parley?.[def.workload] ?? reasons.parley?.all ?? 'not measured';
       }

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { PARLEY_MAIN, ROOT, parleyTarget, setupParley, startParley } from '../lib/targets.mjs';
 import { onCleanup } from '../lib/procs.mjs';
 import { watchRedis } from '../lib/redis-watch.mjs';
+import { Histogram } from '../lib/hist.mjs';
 import { roomsFor } from './chat.mjs';
 import * as chat from './chat.mjs';
 import { history } from './history.mjs';
@@ -129,7 +130,7 @@ async function ingestPostgres({ scale, raw, reasons, execArgv }) {
   }
   const server = await startParley({ env: { DATABASE_URL: db.url }, execArgv });
   try {
-    await assertStorage(server, 'postgres', db.schema);
+    await assertPostgresUsed(db.schema);
     const rooms = roomsFor(scale).filter((r) => r.key.startsWith('ing'));
     const target = await setupParley([server], { userCount: scale.ingestUsers, rooms, log });
     await runSteps(target, [['ingest-postgres', 'ingestPostgres', (t) => chat.ingest(t, scale)]], raw, scale.quietWaitMs);
@@ -140,7 +141,7 @@ async function ingestPostgres({ scale, raw, reasons, execArgv }) {
 }
 
 /** Fails unless the server really stored its tables in the fresh schema (not SQLite). */
-async function assertStorage(server, kind, schema) {
+async function assertPostgresUsed(schema) {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   const { rows } = await client.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema]);
@@ -159,7 +160,7 @@ async function scaleout({ scale, raw, reasons, execArgv }) {
   const a = await startParley({ env, execArgv });
   let b;
   try {
-    await assertStorage(a, 'postgres', db.schema);
+    await assertPostgresUsed(db.schema);
     b = await startParley({ env, execArgv });
     const rooms = roomsFor(scale).filter((r) => r.key === 'fan100');
     const single = await setupParley([a], { userCount: 100, rooms, log });
@@ -184,7 +185,6 @@ async function scaleout({ scale, raw, reasons, execArgv }) {
     });
     await new Promise((res) => setTimeout(res, 300));
     watch.close();
-    const { Histogram } = await import('../lib/hist.mjs');
     const same = Histogram.fromJSON(r.byLabel.same).summary();
     const other = Histogram.fromJSON(r.byLabel.other).summary();
     const result = {
