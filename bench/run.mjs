@@ -11,7 +11,7 @@ import { hasTaskset, setNice, shutdown } from './lib/procs.mjs';
 import { buildRows, formatMarkdown, formatTable } from './lib/report.mjs';
 import { FULL, QUICK } from './scale.mjs';
 import { runParley } from './workloads/parley.mjs';
-import { chatSuite, log, runSteps, setProfileDir } from './workloads/suite.mjs';
+import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workloads/suite.mjs';
 
 export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
 
@@ -58,6 +58,7 @@ async function main() {
   const steps = chatSuite(scale, selected);
   if (args.profile) setProfileDir(path.resolve(args.profile));
   if (args.nice !== null) setNice(args.nice);
+  setQuietBudget(scale.quietBudgetMs);
 
   if (!args.skipBaselines && steps.length) {
     for (const key of Object.keys(BASELINES)) {

@@ -21,6 +21,7 @@ export const FULL = {
   historyMs: 10_000,
   scaleoutMs: 10_000,
   quietWaitMs: 60_000,
+  quietBudgetMs: 600_000,
 };
 
 export const QUICK = {
@@ -39,4 +40,5 @@ export const QUICK = {
   historyMs: 2000,
   scaleoutMs: 2000,
   quietWaitMs: 1500,
+  quietBudgetMs: 15_000,
 };

@@ -83,8 +83,16 @@ function describe(r) {
  * `maxMs`) until the machine's CPU use, with the target idle, drops under a quarter core.
  * The CPU used by others during each window is also recorded (`otherCpuPct`).
  */
+let quietBudgetMs = Infinity;
+
+/** Caps the total time all waits for quiet may take in one run (the quick run's 3 minutes). */
+export function setQuietBudget(ms) {
+  quietBudgetMs = ms;
+}
+
 export async function waitQuiet(maxMs) {
-  const end = Date.now() + maxMs;
+  const started = Date.now();
+  const end = started + Math.min(maxMs, quietBudgetMs);
   let busyPct = 0;
   for (;;) {
     const a = machineBusyMicros();
@@ -94,5 +102,6 @@ export async function waitQuiet(maxMs) {
     busyPct = (b - a) / 2500;
     if (busyPct < 25 || Date.now() >= end) break;
   }
+  quietBudgetMs = Math.max(0, quietBudgetMs - (Date.now() - started));
   if (busyPct >= 25) log(`  (machine busy with other work: ${busyPct.toFixed(0)}% CPU; measuring anyway)`);
 }
