@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BASELINES, startBaseline } from './lib/targets.mjs';
 import { hasTaskset, setNice, shutdown } from './lib/procs.mjs';
 import { buildRows, formatMarkdown, formatTable } from './lib/report.mjs';
+import { probeDisk } from './lib/disk-probe.mjs';
 import { FULL, QUICK } from './scale.mjs';
 import { runParley } from './workloads/parley.mjs';
 import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workloads/suite.mjs';
@@ -59,6 +60,9 @@ async function main() {
   if (args.profile) setProfileDir(path.resolve(args.profile));
   if (args.nice !== null) setNice(args.nice);
   setQuietBudget(scale.quietBudgetMs);
+  const disk = probeDisk();
+  const diskLine = `disk under ${disk.dir}: fdatasync of one 4 KiB page p50 ${disk.p50Ms} ms, p99 ${disk.p99Ms} ms, max ${disk.maxMs} ms (${disk.rounds} rounds): the floor under every durable ack`;
+  log(diskLine);
 
   if (!args.skipBaselines && steps.length) {
     for (const key of Object.keys(BASELINES)) {
@@ -81,15 +85,15 @@ async function main() {
   const rows = buildRows(raw, scale, reasons).filter((r) => selected(r.workload));
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const header = `Parley benchmark, ${args.quick ? 'quick' : 'full'} run, ${when} UTC, ${((Date.now() - started) / 1000).toFixed(0)} s, ${provenance()}`;
-  console.log(`\n${header}\n`);
+  console.log(`\n${header}\n${diskLine}\n`);
   console.log(formatTable(rows));
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
     fs.writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
     log(`\nwrote ${args.json}`);
   }
-  if (args.markdown) fs.writeFileSync(args.markdown, `${header}\n\n${formatMarkdown(rows)}\n`);
-  if (args.raw) fs.writeFileSync(args.raw, JSON.stringify({ scale, raw }, null, 2));
+  if (args.markdown) fs.writeFileSync(args.markdown, `${header}\n\n${diskLine}\n\n${formatMarkdown(rows)}\n`);
+  if (args.raw) fs.writeFileSync(args.raw, JSON.stringify({ scale, disk, raw }, null, 2));
 }
 
 main()
