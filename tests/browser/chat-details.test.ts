@@ -1,31 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, launchBrowser, signUpFromLanding, visible } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { expect, it } from 'vitest';
+import { describeBrowser, visible } from './support/browser.js';
+import { useBrowserSuite } from './support/suite.js';
 
 describeBrowser('chat details: history paging and joining while signed in', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    // Seeding history sends faster than the default per-user rate limit allows.
-    [server, browser] = await Promise.all([startServer({ PARLEY_SEND_RATE_PER_SECOND: '1000' }), launchBrowser()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-    await server?.stop();
-  });
-
-  async function signedIn(username: string): Promise<{ page: Page; context: BrowserContext }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    await signUpFromLanding(page, server.url, username);
-    return { page, context };
-  }
+  // Seeding history sends faster than the default per-user rate limit allows.
+  const suite = useBrowserSuite({ PARLEY_SEND_RATE_PER_SECOND: '1000' });
+  const signedIn = (username: string) => suite.signedIn(username);
 
   it('loads older messages on demand and lets a signed-in visitor join by link', { timeout: 60_000 }, async () => {
     const { page: gina, context } = await signedIn('gina');
@@ -36,7 +16,7 @@ describeBrowser('chat details: history paging and joining while signed in', () =
     const id = decodeURIComponent(new URL(gina.url()).pathname.split('/')[2] ?? '');
 
     // Seventy messages through the API (same session), more than one page of history.
-    const api = `${server.url}/api/conversations/${encodeURIComponent(id)}/messages`;
+    const api = `${suite.server.url}/api/conversations/${encodeURIComponent(id)}/messages`;
     for (let i = 1; i <= 70; i += 1) {
       const res = await context.request.post(api, { data: { body: `history message ${i}`, clientId: `seed-${i}` } });
       expect(res.status()).toBe(201);

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, gone, hasText, launchBrowser, screenshot, signUpFromLanding, visible } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeBrowser, gone, hasText, screenshot, visible } from './support/browser.js';
+import { useBrowserSuite } from './support/suite.js';
 
 /** The participant row of `username` in the group panel. */
 function row(page: Page, username: string) {
@@ -17,27 +17,8 @@ function sidebarLink(page: Page, title: string) {
 }
 
 describeBrowser('group management (the Kandy demo): invite, accept, decline, remove, delete', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-    await server?.stop();
-  });
-
-  async function signedIn(username: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    await signUpFromLanding(page, server.url, username);
-    return page;
-  }
+  const suite = useBrowserSuite();
+  const signedIn = async (username: string): Promise<Page> => (await suite.signedIn(username)).page;
 
   it('runs the whole membership lifecycle live in three windows', { timeout: 120_000 }, async () => {
     const [admin, bob, carol] = await Promise.all([signedIn('kandy'), signedIn('bob'), signedIn('carol')]);

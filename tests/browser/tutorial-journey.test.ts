@@ -1,32 +1,18 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { centreX, describeBrowser, fillCredentials, hasText, launchBrowser, screenshot, signUpFromLanding, visible } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { expect, it } from 'vitest';
+import { centreX, describeBrowser, fillCredentials, hasText, screenshot, signUpFromLanding, visible } from './support/browser.js';
+import { useBrowserSuite } from './support/suite.js';
 
 describeBrowser('the tutorial journey: two people, one invite link', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = useBrowserSuite();
 
   it('signs up, creates, invites, joins by link and chats live both ways', { timeout: 90_000 }, async () => {
-    const aliceContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const bobContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(aliceContext, bobContext);
+    const aliceContext = await suite.newContext({ viewport: { width: 1280, height: 800 } });
+    const bobContext = await suite.newContext({ viewport: { width: 1280, height: 800 } });
     const alice = await aliceContext.newPage();
     const bob = await bobContext.newPage();
 
     // Alice signs up from the landing page and creates a conversation.
-    await signUpFromLanding(alice, server.url, 'alice');
+    await signUpFromLanding(alice, suite.server.url, 'alice');
     await alice.getByRole('link', { name: 'New conversation' }).first().click();
     await alice.getByLabel('Title').fill('Weekend plans');
     await alice.getByLabel('Subject (optional)').fill('Hiking on Saturday?');
@@ -42,7 +28,7 @@ describeBrowser('the tutorial journey: two people, one invite link', () => {
     await expect.poll(() => linkField.inputValue()).toMatch(/\/join\/[A-Za-z0-9_-]{16,}$/);
     expect(await linkField.getAttribute('readonly')).not.toBeNull();
     const link = await linkField.inputValue();
-    expect(link.startsWith(server.url)).toBe(true);
+    expect(link.startsWith(suite.server.url)).toBe(true);
 
     // Bob opens the link signed out, sees the title, signs up on the same page and is joined.
     await bob.goto(link);
@@ -118,16 +104,15 @@ describeBrowser('the tutorial journey: two people, one invite link', () => {
     await alice.getByRole('button', { name: 'Sign out' }).click();
     await visible(alice.getByRole('heading', { name: 'Group chat you host yourself' }));
     expect(new URL(alice.url()).pathname).toBe('/');
-    await alice.goto(`${server.url}/c`);
+    await alice.goto(`${suite.server.url}/c`);
     await alice.waitForURL(/\/signin\?next=/);
     await visible(alice.getByRole('button', { name: 'Sign in' }));
   });
 
   it('shows the server error on a wrong password, then signs in', { timeout: 30_000 }, async () => {
-    const context = await browser.newContext();
-    contexts.push(context);
+    const context = await suite.newContext();
     const page = await context.newPage();
-    await page.goto(`${server.url}/signin`);
+    await page.goto(`${suite.server.url}/signin`);
     await fillCredentials(page, 'alice', 'not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await hasText(page.getByRole('alert'), 'Wrong username or password');
