@@ -4,7 +4,7 @@ import type { Storage } from '../storage.js';
 import type { Database } from '../schema.js';
 import { runMigrations } from '../migrations.js';
 import { createKyselyStorage } from '../common/kysely-storage.js';
-import { appendMessagePg } from './postgres-append.js';
+import { PgAppendBatcher } from './postgres-append-batcher.js';
 
 /** Options for `openPostgresStorage`. */
 export interface PostgresStorageOptions {
@@ -13,6 +13,8 @@ export interface PostgresStorageOptions {
   schema?: string;
   /** Pool size; 10 by default. */
   max?: number;
+  /** Append batches in flight at once, each holding a pooled connection; by default half the pool. */
+  appendBatches?: number;
   /** Called with errors of idle pooled connections (e.g. a server restart); ignored by default. */
   onPoolError?: (error: Error) => void;
 }
@@ -43,6 +45,9 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
   pool.on('connect', (client) => client.on('error', onError));
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Half the pool leaves connections for reads, so history pages never wait behind ingest.
+  const max = opts.max ?? 10;
+  const batcher = new PgAppendBatcher(pool, { maxInFlight: opts.appendBatches ?? Math.max(1, Math.floor(max / 2)) });
   let migrationSchema = opts.schema;
 
   return createKyselyStorage(db, {
@@ -56,8 +61,11 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
-    appendMessage: (message) => appendMessagePg(pool, message),
+    async close() {
+      await batcher.drain();
+      await db.destroy();
+    },
+    appendMessage: (message) => batcher.append(message),
   });
 }
 
