@@ -119,6 +119,32 @@ function postgresOnlyTests(): void {
       expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(1);
     });
 
+    it('rejects a whole in-flight batch when its connection dies, acknowledges none of it, then recovers', async () => {
+      const appName = `parley_kill_${randomBytes(4).toString('hex')}`;
+      const sep = url.includes('?') ? '&' : '?';
+      const storage = await open(`${url}${sep}application_name=${appName}`, 1);
+      const ada = await makeUser(storage);
+      const c = await makeConversation(storage, ada);
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query(`select 1 from "${schema}".conversations where id = $1 for update`, [c.id]);
+        const batch = [1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada)));
+        batch.forEach((p) => p.catch(() => undefined));
+        await waitFor(async () => (await countWaiting(locker, appName)) > 0);
+        await locker.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [appName]);
+        const settled = await Promise.allSettled(batch);
+        expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+        await locker.query('rollback');
+      } finally {
+        await locker.end();
+      }
+      expect((await storage.getConversation(c.id))?.lastMessageIndex).toBe(0);
+      const again = await Promise.all([1, 2].map(() => storage.appendMessage(newMessage(c.id, ada))));
+      expect(again.map((r) => expectOk(r).message.index)).toEqual([1, 2]);
+    });
+
     appendBatchSuite({
       open: (options) => open(url, options?.appendBatches),
       async connect() {
