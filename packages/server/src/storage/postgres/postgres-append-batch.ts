@@ -4,7 +4,7 @@ import type { MessagesTable } from '../schema.js';
 import { iso, toMessage } from '../common/rows.js';
 
 /*
- * Several appends in ONE transaction of four set-based statements, whatever the batch size:
+ * Several appends in ONE transaction of three set-based statements, whatever the batch size:
  *
  *   1. lock every conversation of the batch, in id order (LockRows sits above the Sort, so rows
  *      are locked in that order and two processes locking overlapping sets cannot deadlock);
