@@ -65,8 +65,9 @@ export class PgAppendBatcher {
   append(message: NewMessage): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new Error('storage is closed'));
     const lane = this.#lanes[laneOf(message.conversationId, this.#lanes.length)];
+    if (lane === undefined) return Promise.reject(new Error('append lane missing'));
     return new Promise((resolve, reject) => {
-      lane?.queue.push({ message, resolve, reject });
+      lane.queue.push({ message, resolve, reject });
       this.#schedule();
     });
   }
@@ -96,12 +97,15 @@ export class PgAppendBatcher {
       const batch = lane.queue.splice(0, this.#maxBatch);
       lane.busy = true;
       this.#inFlight += 1;
-      void this.#run(batch).finally(() => {
-        lane.busy = false;
-        this.#inFlight -= 1;
-        if (lane.queue.length > 0) this.#schedule();
-        if (this.#isIdle()) this.#idle.splice(0).forEach((resolve) => resolve());
-      });
+      // #run settles every item itself; the catch only guards against a bug leaving one pending.
+      void this.#run(batch)
+        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
+        .finally(() => {
+          lane.busy = false;
+          this.#inFlight -= 1;
+          if (lane.queue.length > 0) this.#schedule();
+          if (this.#isIdle()) this.#idle.splice(0).forEach((resolve) => resolve());
+        });
     }
   }
 
