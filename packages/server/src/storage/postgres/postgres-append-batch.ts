@@ -1,35 +1,41 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { AppendResult, MessageRecord, NewMessage } from '../storage.js';
 import type { MessagesTable } from '../schema.js';
 import { iso, toMessage } from '../common/rows.js';
 
 /*
- * Several appends in ONE transaction of three set-based statements, whatever the batch size:
+ * Several appends in ONE transaction and three round trips, whatever the batch size:
  *
- *   1. lock every conversation of the batch, in id order (LockRows sits above the Sort, so rows
- *      are locked in that order and two processes locking overlapping sets cannot deadlock);
- *   2. under those locks, with a fresh READ COMMITTED snapshot, read each item's membership and
- *      any message already stored under its client id;
- *   3. bump each conversation once by its number of accepted items and insert all of them;
- *   4. COMMIT.
+ *   1. one simple-protocol query of three statements: BEGIN; lock every conversation of the
+ *      batch in id order (LockRows sits above the Sort, so rows are locked in that order and two
+ *      processes locking overlapping sets cannot deadlock); then read each item's membership and
+ *      any message already stored under its client id. In READ COMMITTED each statement of the
+ *      string takes its own snapshot, so that read runs under the locks and sees every commit
+ *      made before they were granted;
+ *   2. bump each conversation once by its number of accepted items and insert all of them;
+ *   3. COMMIT.
  *
- * Statement 1 returns the latest committed `last_message_index`, and nobody else can change it
+ * The lock returns the latest committed `last_message_index`, and nobody else can change it
  * until we commit, so the indexes computed here are gapless and strictly increasing across
  * processes. Any failure aborts the whole transaction: nothing of it is acknowledged.
+ *
+ * The simple protocol takes no parameters, so step 1 inlines its ids as array literals quoted
+ * by `pg.escapeLiteral`; message bodies only ever travel as parameters (step 2).
  */
 
-const LOCK = `
+const lockSql = (ids: string): string => `
 select id, last_message_index from conversations
- where id = any($1::text[])
+ where id = any(${ids})
  order by id
    for update`;
 
-// One row per item (ord is 1-based). LATERAL with LIMIT (which keeps the planner from flattening it) makes each item two index probes (participants'
-// key, the client id index), where a join would hash the whole messages table. A removed or
-// invited author has no joined row, so it gets no duplicate echo.
-const CHECK = `
+// One row per item (ord is 1-based). LATERAL with LIMIT (which keeps the planner from flattening
+// it) makes each item two index probes (participants' key, the client id index), where a join
+// would hash the whole messages table. A removed or invited author has no joined row, so it
+// gets no duplicate echo.
+const checkSql = (conv: string, author: string, client: string): string => `
 select i.ord, p.username, m.*, m.idx as existing_idx
-  from unnest($1::text[], $2::text[], $3::text[]) with ordinality as i(conv, author, client, ord)
+  from unnest(${conv}, ${author}, ${client}) with ordinality as i(conv, author, client, ord)
   left join lateral (
     select u.username from participants p join users u on u.id = p.user_id
      where p.conversation_id = i.conv and p.user_id = i.author and p.status = 'joined' limit 1
@@ -64,7 +70,6 @@ type Decision = AppendResult | { kind: 'same_as'; item: number };
  * const results = await appendBatchPg(client, [m1, m2, m3]);
  */
 export async function appendBatchPg(client: pg.ClientBase, messages: readonly NewMessage[]): Promise<AppendResult[]> {
-  await client.query('begin');
   try {
     const results = await appendInTransaction(client, messages);
     await client.query('commit');
@@ -78,21 +83,26 @@ export async function appendBatchPg(client: pg.ClientBase, messages: readonly Ne
 
 async function appendInTransaction(client: pg.ClientBase, messages: readonly NewMessage[]): Promise<AppendResult[]> {
   const ids = [...new Set(messages.map((m) => m.conversationId))].sort();
-  const locked = await client.query<{ id: string; last_message_index: number }>({
-    name: 'parley_append_lock',
-    text: LOCK,
-    values: [ids],
-  });
-  const last = new Map(locked.rows.map((r) => [r.id, Number(r.last_message_index)]));
-  const checked = await client.query<CheckRow>({
-    name: 'parley_append_check',
-    text: CHECK,
-    values: [messages.map((m) => m.conversationId), messages.map((m) => m.authorId), messages.map((m) => m.clientId)],
-  });
-  const rows = new Map(checked.rows.map((r) => [Number(r.ord) - 1, r]));
+  const check = checkSql(
+    textArray(messages.map((m) => m.conversationId)),
+    textArray(messages.map((m) => m.authorId)),
+    textArray(messages.map((m) => m.clientId)),
+  );
+  // A multi-statement string resolves to one result per statement (the typings know only one).
+  const results = (await client.query(`begin;\n${lockSql(textArray(ids))};\n${check}`)) as unknown as pg.QueryResult[];
+  const locked = (results[1]?.rows ?? []) as { id: string; last_message_index: number }[];
+  const checked = (results[2]?.rows ?? []) as CheckRow[];
+  const last = new Map(locked.map((r) => [r.id, Number(r.last_message_index)]));
+  const rows = new Map(checked.map((r) => [Number(r.ord) - 1, r]));
   const decisions = decide(messages, rows, last);
   await write(client, decisions, last);
   return decisions.map((d) => (d.kind === 'same_as' ? asDuplicate(decisions[d.item]) : d));
+}
+
+/** A `text[]` literal: elements quoted for the array syntax, the whole quoted for SQL. */
+function textArray(values: readonly (string | null)[]): string {
+  const elements = values.map((v) => (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`));
+  return `${pg.escapeLiteral(`{${elements.join(',')}}`)}::text[]`;
 }
 
 /** Assigns indexes in call order; `last` is advanced to each conversation's new last index. */

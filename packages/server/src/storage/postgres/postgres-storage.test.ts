@@ -273,6 +273,22 @@ function appendBatchSuite(setup: BatchSuiteSetup): void {
       expect(page.messages.map((m) => [m.index, m.body])).toEqual([[1, 'hello'], [2, 'first'], [3, 'hello']]);
       expect((await s.getConversation(one.id))?.lastMessageIndex).toBe(3);
     });
+
+    it('matches client ids with quotes, backslashes and array syntax in a batch', async () => {
+      const s = await setup.open();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const odd = [`a"b\\c'd`, '{x,y}', 'NULL', ' spaced ', '', 'é\u2028'];
+      const stored = await Promise.all(odd.map((clientId) => s.appendMessage(newMessage(c.id, ada, { clientId }))));
+      const client = await setup.connect();
+      try {
+        const retried = await appendBatchPg(client, [...odd, 'null'].map((clientId) => newMessage(c.id, ada, { clientId })));
+        expect(retried.slice(0, odd.length)).toEqual(stored.map((r) => ({ ...expectOk(r), duplicate: true })));
+        expect(retried[odd.length]).toMatchObject({ kind: 'ok', duplicate: false, message: { index: odd.length + 1, clientId: 'null' } });
+      } finally {
+        await client.end();
+      }
+    });
   });
 }
 
