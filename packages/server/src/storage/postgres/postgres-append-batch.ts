@@ -82,7 +82,7 @@ export async function appendBatchPg(client: pg.ClientBase, messages: readonly Ne
 }
 
 async function appendInTransaction(client: pg.ClientBase, messages: readonly NewMessage[]): Promise<AppendResult[]> {
-  const ids = [...new Set(messages.map((m) => m.conversationId))].sort();
+  const ids = [...new Set(messages.map((m) => m.conversationId))];
   const check = checkSql(
     textArray(messages.map((m) => m.conversationId)),
     textArray(messages.map((m) => m.authorId)),
