@@ -1,8 +1,10 @@
-import { SignJWT, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT } from 'jose';
 import type { AccessTokenClaims } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newId, newSecret } from '../ids.js';
 import type { ApiKeyRecord, Storage } from '../storage/storage.js';
+import { parseJwt, verifyHs256 } from './hs256.js';
+import { TokenCache } from './token-cache.js';
 
 /** What a verified access token says about its bearer. */
 export interface TokenIdentity {
@@ -12,6 +14,12 @@ export interface TokenIdentity {
 }
 
 const INTERNAL_KEY_NAME = 'parley-internal';
+
+/**
+ * Verified tokens kept per process. 10,000 covers a reconnect storm of every user of a
+ * large deployment; a token string is ~400 bytes, so the cache stays under ~6 MB.
+ */
+const VERIFIED_TOKENS_MAX = 10_000;
 
 /**
  * Mints and verifies access tokens: HS256 JWTs in Twilio's AccessToken layout, signed
@@ -24,14 +32,16 @@ const INTERNAL_KEY_NAME = 'parley-internal';
  * (await tokens.verify(token)).identity // 'ada'
  */
 export class TokenService {
-  private readonly keys = new Map<string, Uint8Array>();
+  /** Secrets by key id. A key once seen stays trusted by this process until `forgetKey`. */
+  private readonly keys = new Map<string, Buffer>();
+  private readonly verified = new TokenCache<TokenIdentity>(VERIFIED_TOKENS_MAX);
 
   private constructor(
     private readonly storage: Storage,
     private readonly signingKey: ApiKeyRecord,
     private readonly ttlSeconds: number,
   ) {
-    this.keys.set(signingKey.id, new TextEncoder().encode(signingKey.secret));
+    this.keys.set(signingKey.id, Buffer.from(signingKey.secret, 'utf8'));
   }
 
   static async open(storage: Storage, ttlSeconds: number): Promise<TokenService> {
@@ -65,36 +75,48 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Verifies signature and expiry; throws `invalid_token` or `token_expired`. */
+  /**
+   * Verifies signature and expiry; throws `invalid_token` or `token_expired`. The same
+   * token string verified again before its `exp` is answered from a cache.
+   */
   async verify(token: string): Promise<TokenIdentity> {
-    let keyId: unknown;
-    try {
-      keyId = decodeJwt(token).iss;
-    } catch {
-      throw new AppError('invalid_token', 'The access token is not a JWT');
-    }
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.verified.get(token, now);
+    if (cached) return cached;
+    const jwt = parseJwt(token);
+    if (!jwt) throw new AppError('invalid_token', 'The access token is not a JWT');
+    const keyId = jwt.claims.iss;
     if (typeof keyId !== 'string') throw new AppError('invalid_token', 'The access token names no key (iss)');
-    const secret = await this.secretFor(keyId);
-    try {
-      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
-      const identity = (payload as Partial<AccessTokenClaims>).grants?.identity;
-      if (typeof identity !== 'string' || identity === '') {
-        throw new AppError('invalid_token', 'The access token has no grants.identity');
-      }
-      return { identity, keyId, expiresAt: new Date((payload.exp ?? 0) * 1000) };
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired');
-      throw new AppError('invalid_token');
+    const secret = this.keys.get(keyId) ?? (await this.loadSecret(keyId));
+    const failure = verifyHs256(jwt, secret, now);
+    if (failure === 'expired') throw new AppError('token_expired');
+    if (failure) throw new AppError('invalid_token');
+    const { exp, nbf } = jwt.claims;
+    const identity = (jwt.claims as Partial<AccessTokenClaims>).grants?.identity;
+    if (typeof identity !== 'string' || identity === '') {
+      throw new AppError('invalid_token', 'The access token has no grants.identity');
     }
+    // A token without exp would be valid forever: every token Parley or Twilio's library
+    // mints has one, so one without it is refused rather than trusted indefinitely.
+    if (typeof exp !== 'number') throw new AppError('invalid_token', 'The access token has no expiry (exp)');
+    const result: TokenIdentity = { identity, keyId, expiresAt: new Date(exp * 1000) };
+    this.verified.set(token, { value: result, keyId, exp, nbf: typeof nbf === 'number' ? nbf : undefined });
+    return result;
   }
 
-  private async secretFor(keyId: string): Promise<Uint8Array> {
-    const cached = this.keys.get(keyId);
-    if (cached) return cached;
+  /**
+   * Stops trusting a key (call it when the key is revoked): its secret is reloaded from
+   * storage on next use, and tokens it signed are verified again.
+   */
+  forgetKey(keyId: string): void {
+    if (keyId !== this.signingKey.id) this.keys.delete(keyId);
+    this.verified.dropKey(keyId);
+  }
+
+  private async loadSecret(keyId: string): Promise<Buffer> {
     const key = await this.storage.getApiKey(keyId);
     if (!key || key.revokedAt !== null) throw new AppError('invalid_token', 'The access token was signed by an unknown key');
-    const secret = new TextEncoder().encode(key.secret);
+    const secret = Buffer.from(key.secret, 'utf8');
     this.keys.set(keyId, secret);
     return secret;
   }
