@@ -14,6 +14,16 @@ export interface NewSession {
   user: UserRecord;
 }
 
+/**
+ * Users by identity (username) for access tokens, bounded and short-lived. Safe because a
+ * user record never changes: storage has no update, rename or delete of users, usernames
+ * are unique and never reused, and only found users are kept (a user signed up on another
+ * process is found on the next call). If users ever become mutable or deletable, drop the
+ * entry where that happens; until then the TTL bounds how stale a record can be.
+ */
+const TOKEN_USERS_MAX = 10_000;
+const TOKEN_USER_TTL_MS = 60_000;
+
 function sessionId(cookieValue: string): string {
   return createHash('sha256').update(cookieValue).digest('hex');
 }
@@ -29,6 +39,7 @@ export class Accounts {
   private readonly failuresByUser = new RateLimiter(10, 5 * 60_000);
   private readonly failuresByIp = new RateLimiter(100, 5 * 60_000);
   private readonly signUpsByIp = new RateLimiter(30, 60 * 60_000);
+  private readonly tokenUsers = new Map<string, { user: UserRecord; until: number }>();
 
   constructor(
     private readonly ctx: DomainContext,
@@ -90,9 +101,25 @@ export class Accounts {
   /** The user behind an access token; throws `invalid_token` / `token_expired`. */
   async userForToken(token: string): Promise<{ user: UserRecord; expiresAt: Date }> {
     const { identity, expiresAt } = await this.tokens.verify(token);
-    const user = await this.ctx.storage.getUserByUsername(identity);
+    const user = await this.userByIdentity(identity);
     if (!user) throw new AppError('invalid_token', `No user has the identity "${identity}"`);
     return { user, expiresAt };
+  }
+
+  private async userByIdentity(identity: string): Promise<UserRecord | undefined> {
+    const now = Date.now();
+    const cached = this.tokenUsers.get(identity);
+    if (cached && cached.until > now) return cached.user;
+    const user = await this.ctx.storage.getUserByUsername(identity);
+    this.tokenUsers.delete(identity);
+    if (user) {
+      if (this.tokenUsers.size >= TOKEN_USERS_MAX) {
+        const oldest = this.tokenUsers.keys().next();
+        if (!oldest.done) this.tokenUsers.delete(oldest.value);
+      }
+      this.tokenUsers.set(identity, { user, until: now + TOKEN_USER_TTL_MS });
+    }
+    return user;
   }
 
   mintToken(user: UserRecord): Promise<{ token: string; expiresAt: Date }> {
