@@ -18,7 +18,7 @@ import { participantRoutes } from './http/routes/participant-routes.js';
 import type { Api } from './http/types.js';
 import { serveWebApp } from './http/web-app.js';
 import { validatorCompiler } from './http/validators.js';
-import { newId } from './ids.js';
+import { RequestLogController, requestIdGenerator } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Bus } from './realtime/bus.js';
 import { Gateway } from './realtime/gateway.js';
@@ -57,7 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     loggerInstance: logger,
     bodyLimit: LIMITS.bodyMaxBytes,
     trustProxy: config.trustProxy,
-    genReqId: () => newId('CN').slice(0, 18),
+    genReqId: requestIdGenerator(),
+    logController: new RequestLogController(),
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
   app.setValidatorCompiler(validatorCompiler);

@@ -1,0 +1,73 @@
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { RequestLogController, createLogger, requestIdGenerator } from './logger.js';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+async function appLogging(level: string) {
+  const out = capture();
+  const app = Fastify({ loggerInstance: createLogger(level, out.stream), genReqId: requestIdGenerator(), logController: new RequestLogController() });
+  app.get('/ok', async () => ({ ok: true }));
+  app.get('/boom', async () => {
+    throw new Error('boom');
+  });
+  await app.ready();
+  return { app, lines: out.lines };
+}
+
+describe('request logging', () => {
+  it('writes one info line per request with method, url, status, time and request id', async () => {
+    const { app, lines } = await appLogging('info');
+    await app.inject({ method: 'GET', url: '/ok?limit=5', headers: { authorization: 'Bearer secret-token', cookie: 'parley_session=s' } });
+    const logged = lines();
+    expect(logged).toHaveLength(1);
+    const [line] = logged;
+    expect(line).toMatchObject({ level: 30, msg: 'request completed', req: { method: 'GET', url: '/ok?limit=5' }, res: { statusCode: 200 } });
+    expect(line?.reqId).toMatch(/^CN[0-9a-f]{16}$/);
+    expect(typeof line?.responseTime).toBe('number');
+    expect(JSON.stringify(logged)).not.toContain('secret-token');
+    await app.close();
+  });
+
+  it('keeps the incoming request line at debug level, and logs failures as errors', async () => {
+    const { app, lines } = await appLogging('debug');
+    await app.inject({ method: 'GET', url: '/ok' });
+    await app.inject({ method: 'GET', url: '/boom' });
+    const msgs = lines().map((l) => `${String(l.level)} ${String(l.msg)}`);
+    expect(msgs.slice(0, 2)).toEqual(['20 incoming request', '30 request completed']);
+    expect(msgs).toContain('50 boom');
+    expect(new Set(lines().map((l) => l.reqId)).size).toBe(2);
+    await app.close();
+  });
+});
+
+describe('createLogger', () => {
+  it('still redacts secrets wherever they are logged', () => {
+    const out = capture();
+    const log = createLogger('info', out.stream);
+    log.info({ req: { headers: { authorization: 'Bearer t1', cookie: 'c1' } }, password: 'p1', user: { token: 't2', secret: 's1', password: 'p2' } }, 'x');
+    const text = JSON.stringify(out.lines());
+    for (const secret of ['t1', 'c1', 'p1', 't2', 's1', 'p2']) expect(text).not.toContain(`"${secret}"`);
+    expect(text).toContain('[redacted]');
+  });
+});
+
+describe('requestIdGenerator', () => {
+  it('gives distinct ids of the old shape', () => {
+    const next = requestIdGenerator();
+    const ids = Array.from({ length: 1000 }, () => next());
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^CN[0-9a-f]{16}$/);
+    expect(requestIdGenerator()().slice(0, 10)).not.toBe(ids[0]?.slice(0, 10));
+  });
+});
