@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
-import type { MessagesTable } from '../schema.js';
-import { iso, toMessage } from '../common/rows.js';
+import { iso } from '../common/rows.js';
+import { appendStatements, type AppendStatements, type BatchState } from './append-statements.js';
 
 /** Runs `fn` while holding the only SQLite connection, so no Kysely transaction interleaves. */
 export type WithConnection = <T>(fn: () => T) => Promise<T>;
@@ -14,17 +14,17 @@ interface Pending {
 
 type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
-interface Statements {
-  member: BetterSqlite3.Statement<[string, string], { username: string }>;
-  byClientId: BetterSqlite3.Statement<[string, string, string], MessagesTable & { username: string }>;
-  bump: BetterSqlite3.Statement<[string, string], { last_message_index: number }>;
-  insert: BetterSqlite3.Statement<unknown[]>;
-}
-
 /**
  * Group commit for `appendMessage`: every append made in one event-loop turn is written in a
- * single transaction (one fsync), and each promise settles only after that commit. Each item
- * runs inside its own savepoint, so one failing item rolls back alone.
+ * single transaction (one fsync), and each promise settles only after that commit.
+ *
+ * Per item the work is a primary-key membership lookup (cached for the batch), an
+ * `INSERT ... ON CONFLICT DO NOTHING` on the client-id index, and, only when that inserted
+ * nothing, a lookup of the original. Indexes are assigned in JS from one read of
+ * `last_message_index` per conversation, and the counter is written once per conversation at
+ * the end of the batch. An item fails alone without a savepoint: its only write is one
+ * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
+ * would have taken is handed to the next item, so no gap appears.
  *
  * @example
  * const batcher = new AppendBatcher(sqlite, withConnection);
@@ -35,7 +35,6 @@ export class AppendBatcher {
   #scheduled = false;
   #closed = false;
   #inFlight: Promise<void> = Promise.resolve();
-  #statements: Statements | undefined;
   #commitBatch: ((items: Pending[]) => Outcome[]) | undefined;
 
   constructor(
@@ -80,20 +79,26 @@ export class AppendBatcher {
 
   /** Prepared lazily: the tables exist only after `migrate()`. */
   #compile(): (items: Pending[]) => Outcome[] {
-    const s = prepare(this.sqlite);
-    // A transaction function called inside another becomes a savepoint (better-sqlite3).
-    const appendOne = this.sqlite.transaction((m: NewMessage) => appendInTransaction(s, m));
-    const all = this.sqlite.transaction((items: Pending[]) =>
-      items.map((item): Outcome => {
-        try {
-          return { ok: true, result: appendOne(item.message) };
-        } catch (error) {
-          return { ok: false, error };
-        }
-      }),
-    );
+    const s = appendStatements(this.sqlite);
+    const all = this.sqlite.transaction((items: Pending[]) => {
+      const state: BatchState = { members: new Map(), conversations: new Map() };
+      const outcomes = items.map((item) => this.#appendItem(s, state, item.message));
+      s.writeCounters(state);
+      return outcomes;
+    });
     // IMMEDIATE takes the write lock up front, so another process cannot make us fail midway.
     return (items) => all.immediate(items);
+  }
+
+  #appendItem(s: AppendStatements, state: BatchState, m: NewMessage): Outcome {
+    try {
+      return { ok: true, result: appendOne(s, state, m) };
+    } catch (error) {
+      // A constraint error backs out its statement only; anything that ended the transaction
+      // (I/O error, disk full) must fail the whole batch, or later items would autocommit.
+      if (!this.sqlite.inTransaction) throw error;
+      return { ok: false, error };
+    }
   }
 }
 
@@ -106,46 +111,31 @@ function settle(batch: Pending[], outcomes: Outcome[]): void {
   });
 }
 
-function prepare(db: BetterSqlite3.Database): Statements {
-  return {
-    member: db.prepare(
-      `select u.username from participants p join users u on u.id = p.user_id
-       where p.conversation_id = ? and p.user_id = ? and p.status = 'joined'`,
-    ),
-    byClientId: db.prepare(
-      `select m.*, u.username from messages m join users u on u.id = m.author_id
-       where m.conversation_id = ? and m.author_id = ? and m.client_id = ?`,
-    ),
-    bump: db.prepare(
-      `update conversations set last_message_index = last_message_index + 1, last_activity_at = ?
-       where id = ? returning last_message_index`,
-    ),
-    insert: db.prepare(
-      `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-  };
-}
-
-function appendInTransaction(s: Statements, m: NewMessage): AppendResult {
-  const member = s.member.get(m.conversationId, m.authorId);
-  if (member === undefined) return { kind: 'not_participant' };
-  if (m.clientId !== null) {
-    const existing = s.byClientId.get(m.conversationId, m.authorId, m.clientId);
-    if (existing !== undefined) return { kind: 'ok', message: toMessage(existing), duplicate: true };
-  }
+function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): AppendResult {
+  const author = s.joinedAuthor(state, m.conversationId, m.authorId);
+  if (author === undefined) return { kind: 'not_participant' };
+  // What can throw runs before the write, so a failing item writes nothing.
   const createdAt = iso(m.createdAt);
-  const bumped = s.bump.get(createdAt, m.conversationId);
-  if (bumped === undefined) return { kind: 'not_participant' };
   const attributes = JSON.stringify(m.attributes);
-  const index = bumped.last_message_index;
-  s.insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, attributes, createdAt);
+  const conversation = s.conversation(state, m.conversationId);
+  if (conversation === undefined) return { kind: 'not_participant' };
+  const index = conversation.last + 1;
+  const inserted = s.insert(m, index, attributes, createdAt);
+  if (!inserted) {
+    // Only a repeated (conversation, author, client id) is ignored by the insert.
+    const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);
+    if (original === undefined) throw new Error(`message ${m.id} was neither inserted nor found`);
+    return { kind: 'ok', message: original, duplicate: true };
+  }
+  conversation.last = index;
+  conversation.activityAt = createdAt;
+  conversation.dirty = true;
   const message = {
     id: m.id,
     conversationId: m.conversationId,
     index,
     authorId: m.authorId,
-    author: member.username,
+    author,
     body: m.body,
     clientId: m.clientId,
     attributes: m.attributes,

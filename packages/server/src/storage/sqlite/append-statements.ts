@@ -1,0 +1,115 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { MessageRecord, NewMessage } from '../storage.js';
+import { parseAttributes } from '../common/rows.js';
+
+/** A conversation's counter as the batch sees it; written back once if `dirty`. */
+export interface ConversationState {
+  last: number;
+  activityAt: string;
+  dirty: boolean;
+}
+
+/**
+ * What one batch has read so far. Nothing else writes while the batch's transaction holds
+ * the write lock, so a membership or counter read once stays true until the commit.
+ */
+export interface BatchState {
+  /** `conversationId \n userId` -> author's username, or null when not joined. */
+  members: Map<string, string | null>;
+  /** Conversations touched by the batch; absent ones are read on first use. */
+  conversations: Map<string, ConversationState | null>;
+}
+
+/** The batcher's prepared statements, with the caching that sits in front of them. */
+export interface AppendStatements {
+  /** The author's username when they are a joined participant, else undefined. */
+  joinedAuthor(state: BatchState, conversationId: string, userId: string): string | undefined;
+  /** The conversation's counter, or undefined when it does not exist. */
+  conversation(state: BatchState, conversationId: string): ConversationState | undefined;
+  /** Inserts the message; false when its client id was already used by the author. */
+  insert(m: NewMessage, index: number, attributes: string, createdAt: string): boolean;
+  /** The stored message for a repeated client id. */
+  byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
+  /** Writes every changed counter and last-activity time: one UPDATE per conversation. */
+  writeCounters(state: BatchState): void;
+}
+
+// Usernames never change and users are never deleted, so they are safe to keep across batches.
+const USERNAME_CACHE_LIMIT = 10_000;
+
+type StoredMessage = [id: string, idx: number, body: string, attributes: string, createdAt: string];
+
+/**
+ * Prepares the hot-path statements once; every lookup is a single primary-key or unique-index
+ * seek, and `.pluck()`/`.raw()` avoid building row objects.
+ *
+ * @example
+ * const s = appendStatements(sqlite);
+ * if (s.joinedAuthor(state, 'CH1', 'US1') !== undefined) s.insert(message, 1, '{}', createdAt);
+ */
+export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
+  const status = db
+    .prepare<[string, string], string>('select status from participants where conversation_id = ? and user_id = ?')
+    .pluck();
+  const username = db.prepare<[string], string>('select username from users where id = ?').pluck();
+  const counter = db.prepare<[string], number>('select last_message_index from conversations where id = ?').pluck();
+  const insert = db.prepare(
+    `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?)
+     on conflict (conversation_id, author_id, client_id) do nothing`,
+  );
+  const original = db
+    .prepare<[string, string, string], StoredMessage>(
+      `select id, idx, body, attributes, created_at from messages
+       where conversation_id = ? and author_id = ? and client_id = ?`,
+    )
+    .raw();
+  const write = db.prepare('update conversations set last_message_index = ?, last_activity_at = ? where id = ?');
+  const usernames = new Map<string, string>();
+
+  const usernameOf = (userId: string): string | undefined => {
+    const known = usernames.get(userId);
+    if (known !== undefined) return known;
+    const name = username.get(userId);
+    if (name === undefined) return undefined;
+    if (usernames.size >= USERNAME_CACHE_LIMIT) usernames.clear();
+    usernames.set(userId, name);
+    return name;
+  };
+
+  return {
+    joinedAuthor(state, conversationId, userId) {
+      const key = `${conversationId}\n${userId}`;
+      let author = state.members.get(key);
+      if (author === undefined) {
+        author = status.get(conversationId, userId) === 'joined' ? (usernameOf(userId) ?? null) : null;
+        state.members.set(key, author);
+      }
+      return author ?? undefined;
+    },
+    conversation(state, conversationId) {
+      let conversation = state.conversations.get(conversationId);
+      if (conversation === undefined) {
+        const last = counter.get(conversationId);
+        conversation = last === undefined ? null : { last, activityAt: '', dirty: false };
+        state.conversations.set(conversationId, conversation);
+      }
+      return conversation ?? undefined;
+    },
+    insert(m, index, attributes, createdAt) {
+      const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, attributes, createdAt);
+      return changes > 0;
+    },
+    byClientId(conversationId, authorId, clientId, author) {
+      const row = original.get(conversationId, authorId, clientId);
+      if (row === undefined) return undefined;
+      const [id, index, body, attributes, createdAt] = row;
+      return { id, conversationId, index, authorId, author, body, clientId, attributes: parseAttributes(attributes), createdAt };
+    },
+    writeCounters(state) {
+      for (const [id, conversation] of state.conversations) {
+        if (conversation?.dirty === true) write.run(conversation.last, conversation.activityAt, id);
+      }
+    },
+  };
+}
