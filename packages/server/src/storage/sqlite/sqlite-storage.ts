@@ -7,6 +7,13 @@ import type { Database } from '../schema.js';
 import { runMigrations } from '../migrations.js';
 import { createKyselyStorage } from '../common/kysely-storage.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
+import { StatementCache } from './statement-cache.js';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+
+// SQLite's own default; what the connection falls back to if the checkpoint worker dies.
+const AUTOCHECKPOINT_PAGES = 1000;
+// After a checkpoint lets the WAL restart, the first commit trims the file back to this size.
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** Options for `openSqliteStorage`. */
 export interface SqliteStorageOptions {
@@ -31,8 +38,9 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   sqlite.pragma('foreign_keys = ON');
   // Another process (a CLI command, a second server) may hold the write lock briefly.
   sqlite.pragma('busy_timeout = 5000');
+  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file);
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
   // Kysely's SQLite driver has one connection behind a mutex; holding it keeps the batch's
   // raw transaction from interleaving with a Kysely transaction on the same handle.
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
@@ -47,10 +55,31 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     },
     async close() {
       await batcher.drain();
+      // First, so that the main connection is the last one and its close checkpoints the WAL.
+      await checkpointer?.stop();
       await db.destroy();
     },
     appendMessage: (message) => batcher.append(message),
   });
+}
+
+/**
+ * Turns off checkpoints inside commits (they fsync the database file on the event loop every
+ * ~1,000 pages) and runs them from a worker thread instead. Falls back to autocheckpoints if
+ * the worker cannot start or dies, so the WAL never grows without bound.
+ */
+async function moveCheckpointsOffThread(sqlite: BetterSqlite3.Database, file: string): Promise<WalCheckpointer | undefined> {
+  sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+  const fallBack = (): void => {
+    if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  };
+  sqlite.pragma('wal_autocheckpoint = 0');
+  try {
+    return await startWalCheckpointer({ file, onFailure: fallBack });
+  } catch {
+    fallBack();
+    return undefined;
+  }
 }
 
 function isSqliteUniqueViolation(error: unknown): boolean {
