@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Storage } from './storage.js';
 import { accountsContract } from './contract/accounts.contract.js';
+import { batchedAppendsContract } from './contract/batched-appends.contract.js';
 import { conversationsContract } from './contract/conversations.contract.js';
 import { invitesContract } from './contract/invites.contract.js';
 import { messagesContract } from './contract/messages.contract.js';
@@ -38,6 +39,7 @@ export function storageContract(name: string, open: () => Promise<Storage>): voi
     conversationsContract(get);
     participantsContract(get);
     messagesContract(get);
+    batchedAppendsContract(get);
     invitesContract(get);
   });
 }

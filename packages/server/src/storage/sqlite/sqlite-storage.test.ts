@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,30 @@ describe('SQLite storage', () => {
     await storage.close();
     expect((await Promise.all(pending)).map((r) => expectOk(r).message.index)).toEqual([1, 2, 3]);
     await expect(storage.appendMessage(newMessage(c.id, ada))).rejects.toThrow(/closed/);
+  });
+
+  it('stops its checkpoint worker on close, so the last connection folds the WAL away', async () => {
+    const file = join(dir, 'wal.sqlite');
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    const ada = await makeUser(storage);
+    const c = await makeConversation(storage, ada);
+    await Promise.all([1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada))));
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    await storage.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('assigns indexes in call order within one batch, across conversations', async () => {
+    const storage = await openSqliteStorage({ file: ':memory:' });
+    await storage.migrate();
+    const ada = await makeUser(storage);
+    const [one, two] = [await makeConversation(storage, ada), await makeConversation(storage, ada)];
+    const order = [one, two, one, one, two].map((c) => storage.appendMessage(newMessage(c.id, ada, { body: c.id })));
+    const results = (await Promise.all(order)).map((r) => expectOk(r).message);
+    expect(results.map((m) => m.index)).toEqual([1, 1, 2, 3, 2]);
+    expect(await storage.getConversation(one.id)).toMatchObject({ lastMessageIndex: 3 });
+    await storage.close();
   });
 
   it('is what openStorage picks without a PostgreSQL URL', async () => {

@@ -71,8 +71,6 @@ export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promis
     eval: true,
     workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 500, truncateFrames: opts.truncateFrames ?? 16_384 },
   });
-  // A checkpointer must never keep the process alive on its own.
-  worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
   let failed = false;
@@ -85,10 +83,14 @@ export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promis
     worker.once('message', () => resolve());
     worker.once('exit', () => reject(new Error('WAL checkpoint worker exited before it was ready')));
   });
+  // Between start and stop it must not keep the process alive on its own; while either is
+  // awaited it must, or a process with nothing else to do would exit mid-await.
+  worker.unref();
   return {
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      worker.ref();
       worker.postMessage('stop');
       await exited;
     },

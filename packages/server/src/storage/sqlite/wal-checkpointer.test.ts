@@ -1,0 +1,87 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startWalCheckpointer } from './wal-checkpointer.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'parley-ckpt-'));
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function writer(file: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('wal_autocheckpoint = 0');
+  // Trim the WAL to the frames of one commit whenever it restarts.
+  db.pragma('journal_size_limit = 0');
+  db.exec('create table if not exists t (n integer primary key, s text)');
+  return db;
+}
+
+const insertMany = (db: BetterSqlite3.Database, commits: number): void => {
+  const insert = db.prepare('insert into t (s) values (?)');
+  for (let i = 0; i < commits; i += 1) insert.run('x'.repeat(2000));
+};
+
+const walSize = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+describe('startWalCheckpointer', () => {
+  it('copies the WAL into the database off the thread, so the next commit restarts the log', async () => {
+    const file = join(dir, 'restart.sqlite');
+    const db = writer(file);
+    insertMany(db, 300);
+    const grown = walSize(file);
+    expect(grown).toBeGreaterThan(300 * 2000);
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10 });
+    let size = grown;
+    for (let i = 0; i < 200 && size >= grown / 10; i += 1) {
+      await new Promise((r) => setTimeout(r, 10));
+      insertMany(db, 1);
+      size = walSize(file);
+    }
+    expect(size).toBeLessThan(grown / 10);
+    await checkpointer.stop();
+    expect(db.prepare('select count(*) from t').pluck().get()).toBeGreaterThanOrEqual(301);
+    db.close();
+  });
+
+  it('without it the WAL only grows (the control for the test above)', () => {
+    const file = join(dir, 'control.sqlite');
+    const db = writer(file);
+    insertMany(db, 100);
+    const grown = walSize(file);
+    insertMany(db, 1);
+    expect(walSize(file)).toBeGreaterThan(grown);
+    db.close();
+  });
+
+  it('closes its connection on stop, so closing the last connection removes the WAL', async () => {
+    const file = join(dir, 'stop.sqlite');
+    const db = writer(file);
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10 });
+    insertMany(db, 5);
+    await checkpointer.stop();
+    await checkpointer.stop();
+    db.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const reopened = new BetterSqlite3(file, { readonly: true });
+    expect(reopened.prepare('select count(*) from t').pluck().get()).toBe(5);
+    reopened.close();
+  });
+
+  it('truncates a WAL that grew past its limit', async () => {
+    const file = join(dir, 'truncate.sqlite');
+    const db = writer(file);
+    insertMany(db, 200); // ~200 frames, four times the limit below
+
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, truncateFrames: 50 });
+    for (let i = 0; i < 200 && walSize(file) > 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(walSize(file)).toBe(0);
+    await checkpointer.stop();
+    db.close();
+  });
+});
