@@ -15,6 +15,8 @@ export interface DialectParts {
   ping(): Promise<void>;
   close(): Promise<void>;
   appendMessage: Storage['appendMessage'];
+  /** Hand-written versions of hot reads; they replace the shared Kysely queries. */
+  reads?: Partial<Pick<Storage, 'listMessages' | 'getParticipant'>>;
 }
 
 /**
@@ -35,5 +37,6 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     ...conversationStore(db),
     ...participantStore(db),
     ...inviteStore(db),
+    ...parts.reads,
   };
 }

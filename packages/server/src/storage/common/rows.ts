@@ -40,6 +40,8 @@ export function isoOrNull(value: string | null | undefined): string | null {
 
 /** Parses stored JSON attributes; a corrupt value reads as empty rather than failing a page. */
 export function parseAttributes(text: string): Record<string, unknown> {
+  // Most rows carry no attributes; skip the parser for them.
+  if (text === '{}') return {};
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
 import { iso } from '../common/rows.js';
-import { appendStatements, type AppendStatements, type BatchState } from './append-statements.js';
+import { appendStatements, newBatchState, type AppendStatements, type BatchState } from './append-statements.js';
 
 /** Runs `fn` while holding the only SQLite connection, so no Kysely transaction interleaves. */
 export type WithConnection = <T>(fn: () => T) => Promise<T>;
@@ -81,7 +81,7 @@ export class AppendBatcher {
   #compile(): (items: Pending[]) => Outcome[] {
     const s = appendStatements(this.sqlite);
     const all = this.sqlite.transaction((items: Pending[]) => {
-      const state: BatchState = { members: new Map(), conversations: new Map() };
+      const state = newBatchState();
       const outcomes = items.map((item) => this.#appendItem(s, state, item.message));
       s.writeCounters(state);
       return outcomes;
@@ -115,7 +115,8 @@ function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): Appen
   const author = s.joinedAuthor(state, m.conversationId, m.authorId);
   if (author === undefined) return { kind: 'not_participant' };
   // What can throw runs before the write, so a failing item writes nothing.
-  const createdAt = iso(m.createdAt);
+  if (state.time.raw !== m.createdAt) state.time = { raw: m.createdAt, iso: iso(m.createdAt) };
+  const createdAt = state.time.iso;
   const attributes = JSON.stringify(m.attributes);
   const conversation = s.conversation(state, m.conversationId);
   if (conversation === undefined) return { kind: 'not_participant' };

@@ -18,6 +18,13 @@ export interface BatchState {
   members: Map<string, string | null>;
   /** Conversations touched by the batch; absent ones are read on first use. */
   conversations: Map<string, ConversationState | null>;
+  /** The last timestamp normalised, and its input: a batch's messages mostly share the millisecond. */
+  time: { raw: string; iso: string };
+}
+
+/** A fresh, empty `BatchState`. */
+export function newBatchState(): BatchState {
+  return { members: new Map(), conversations: new Map(), time: { raw: '', iso: '' } };
 }
 
 /** The batcher's prepared statements, with the caching that sits in front of them. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageContract } from '../storage.contract.js';
-import { at, expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
+import { appendMany, at, expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
 import { openStorage } from '../open-storage.js';
 import { openSqliteStorage } from './sqlite-storage.js';
 
@@ -67,6 +67,22 @@ describe('SQLite storage', () => {
     const results = (await Promise.all(order)).map((r) => expectOk(r).message);
     expect(results.map((m) => m.index)).toEqual([1, 1, 2, 3, 2]);
     expect(await storage.getConversation(one.id)).toMatchObject({ lastMessageIndex: 3 });
+    await storage.close();
+  });
+
+  it('pages between two indexes when both before and after are given', async () => {
+    const storage = await openSqliteStorage({ file: ':memory:' });
+    await storage.migrate();
+    const ada = await makeUser(storage);
+    const c = await makeConversation(storage, ada);
+    await appendMany(storage, c.id, ada, 8);
+    const between = await storage.listMessages(c.id, { after: 2, before: 6, limit: 10 });
+    expect(between.messages.map((m) => m.index)).toEqual([3, 4, 5]);
+    expect(between.hasMore).toBe(false);
+    const capped = await storage.listMessages(c.id, { after: 2, before: 6, limit: 2 });
+    expect(capped).toMatchObject({ hasMore: true });
+    expect(capped.messages.map((m) => m.index)).toEqual([3, 4]);
+    expect(capped.messages[0]).toEqual({ ...capped.messages[0], conversationId: c.id, author: ada.username, attributes: {}, clientId: expect.any(String) });
     await storage.close();
   });
 

@@ -7,6 +7,7 @@ import type { Database } from '../schema.js';
 import { runMigrations } from '../migrations.js';
 import { createKyselyStorage } from '../common/kysely-storage.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
+import { sqliteReads } from './sqlite-reads.js';
 import { StatementCache } from './statement-cache.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
@@ -60,6 +61,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       await db.destroy();
     },
     appendMessage: (message) => batcher.append(message),
+    reads: sqliteReads(sqlite, withConnection),
   });
 }
 
