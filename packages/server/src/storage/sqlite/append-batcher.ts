@@ -14,6 +14,12 @@ interface Pending {
 
 type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
+/** BEGIN IMMEDIATE found the write lock taken (the checkpoint worker, another process). */
+const BUSY = Symbol('busy');
+// How long a batch keeps retrying a taken write lock before failing, as busy_timeout did.
+const BUSY_GIVE_UP_MS = 5000;
+const BUSY_RETRY_MS = 1;
+
 /**
  * Group commit for `appendMessage`: every append made in one event-loop turn is written in a
  * single transaction (one fsync), and each promise settles only after that commit.
@@ -34,8 +40,12 @@ export class AppendBatcher {
   #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
+  #running = false;
+  #paused = 0;
+  #idle: (() => void)[] = [];
+  #busySince: number | undefined;
   #inFlight: Promise<void> = Promise.resolve();
-  #commitBatch: ((items: Pending[]) => Outcome[]) | undefined;
+  #commitBatch: ((items: Pending[]) => Outcome[] | typeof BUSY) | undefined;
 
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
@@ -47,38 +57,83 @@ export class AppendBatcher {
     if (this.#closed) return Promise.reject(new Error('storage is closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ message, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#schedule(0);
     });
   }
 
   /** Refuses new appends and waits for queued ones to commit. */
   async drain(): Promise<void> {
     this.#closed = true;
-    while (this.#scheduled || this.#queue.length > 0) await new Promise((r) => setImmediate(r));
+    // A pause ends when its checkpoint does (or when the checkpointer stops, which close() does first).
+    while (this.#scheduled || this.#running || this.#queue.length > 0) await new Promise((r) => setImmediate(r));
     await this.#inFlight;
   }
 
+  /**
+   * Holds new batches (the checkpoint worker's TRUNCATE needs the write lock); resolves once
+   * no batch is in flight, with the function that lets them go on.
+   */
+  pause(): Promise<() => void> {
+    this.#paused += 1;
+    let resumed = false;
+    const resume = (): void => {
+      if (resumed) return;
+      resumed = true;
+      this.#paused -= 1;
+      if (this.#paused === 0 && this.#queue.length > 0) this.#schedule(0);
+    };
+    if (!this.#running) return Promise.resolve(resume);
+    return new Promise((resolve) => this.#idle.push(() => resolve(resume)));
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (delayMs === 0) setImmediate(() => this.#flush());
+    else setTimeout(() => this.#flush(), delayMs);
+  }
+
+  /** One batch at a time: appends made while one is in flight form the next, in call order. */
   #flush(): void {
+    this.#scheduled = false;
+    if (this.#running || this.#paused > 0 || this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
-    this.#scheduled = false;
+    this.#running = true;
     const run = this.withConnection(() => this.#commit(batch)).then(
-      (outcomes) => settle(batch, outcomes),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
+      (outcomes) => this.#done(batch, outcomes),
+      (error: unknown) => this.#done(batch, { error }),
     );
     this.#inFlight = this.#inFlight.then(() => run);
   }
 
-  #commit(batch: Pending[]): Outcome[] {
+  #done(batch: Pending[], outcomes: Outcome[] | typeof BUSY | { error: unknown }): void {
+    this.#running = false;
+    for (const notify of this.#idle.splice(0)) notify();
+    if (outcomes === BUSY) {
+      const now = Date.now();
+      this.#busySince ??= now;
+      if (now - this.#busySince < BUSY_GIVE_UP_MS) {
+        // Nothing of the batch ran; it goes back in front of what arrived since, in order.
+        this.#queue = batch.concat(this.#queue);
+        this.#schedule(BUSY_RETRY_MS);
+        return;
+      }
+      outcomes = { error: new Error('database is locked (write lock busy for 5 s)') };
+    }
+    this.#busySince = undefined;
+    if (Array.isArray(outcomes)) settle(batch, outcomes);
+    else batch.forEach((p) => p.reject(outcomes.error));
+    if (this.#queue.length > 0) this.#schedule(0);
+  }
+
+  #commit(batch: Pending[]): Outcome[] | typeof BUSY {
     this.#commitBatch ??= this.#compile();
     return this.#commitBatch(batch);
   }
 
   /** Prepared lazily: the tables exist only after `migrate()`. */
-  #compile(): (items: Pending[]) => Outcome[] {
+  #compile(): (items: Pending[]) => Outcome[] | typeof BUSY {
     const s = appendStatements(this.sqlite);
     const all = this.sqlite.transaction((items: Pending[]) => {
       const state = newBatchState();
@@ -87,7 +142,21 @@ export class AppendBatcher {
       return outcomes;
     });
     // IMMEDIATE takes the write lock up front, so another process cannot make us fail midway.
-    return (items) => all.immediate(items);
+    // Without busy_timeout for that BEGIN: a taken lock is retried on a timer, never waited
+    // for in a sleep that would stop the event loop.
+    const noWait = this.sqlite.prepare('pragma busy_timeout = 0');
+    const wait = this.sqlite.prepare(`pragma busy_timeout = ${String(this.sqlite.pragma('busy_timeout', { simple: true }))}`);
+    return (items) => {
+      noWait.get();
+      try {
+        return all.immediate(items);
+      } catch (error) {
+        if (isBusy(error) && !this.sqlite.inTransaction) return BUSY;
+        throw error;
+      } finally {
+        wait.get();
+      }
+    };
   }
 
   #appendItem(s: AppendStatements, state: BatchState, m: NewMessage): Outcome {
@@ -100,6 +169,11 @@ export class AppendBatcher {
       return { ok: false, error };
     }
   }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
 function settle(batch: Pending[], outcomes: Outcome[]): void {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageContract } from '../storage.contract.js';
 import { appendMany, at, expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
@@ -83,6 +84,28 @@ describe('SQLite storage', () => {
     expect(capped).toMatchObject({ hasMore: true });
     expect(capped.messages.map((m) => m.index)).toEqual([3, 4]);
     expect(capped.messages[0]).toEqual({ ...capped.messages[0], conversationId: c.id, author: ada.username, attributes: {}, clientId: expect.any(String) });
+    await storage.close();
+  });
+
+  it('waits for a write lock held elsewhere without blocking the event loop, then commits in order', async () => {
+    const file = join(dir, 'busy.sqlite');
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    const ada = await makeUser(storage);
+    const c = await makeConversation(storage, ada);
+    const other = new BetterSqlite3(file);
+    other.exec('begin immediate');
+    const events: string[] = [];
+    const sends = [1, 2].map((n) => storage.appendMessage(newMessage(c.id, ada, { body: `b${n}` })).then(() => events.push(`sent ${n}`)));
+    await new Promise((r) => setTimeout(r, 30));
+    events.push('timer ran');
+    const third = storage.appendMessage(newMessage(c.id, ada, { body: 'b3' }));
+    other.exec('rollback');
+    other.close();
+    await Promise.all(sends);
+    expect(events).toEqual(['timer ran', 'sent 1', 'sent 2']);
+    expect(expectOk(await third).message.index).toBe(3);
+    expect((await storage.listMessages(c.id, { limit: 5 })).messages.map((m) => m.body)).toEqual(['b1', 'b2', 'b3']);
     await storage.close();
   });
 

@@ -39,13 +39,13 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   sqlite.pragma('foreign_keys = ON');
   // Another process (a CLI command, a second server) may hold the write lock briefly.
   sqlite.pragma('busy_timeout = 5000');
-  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file);
 
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
   // Kysely's SQLite driver has one connection behind a mutex; holding it keeps the batch's
   // raw transaction from interleaving with a Kysely transaction on the same handle.
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
   const batcher = new AppendBatcher(sqlite, withConnection);
+  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file, batcher);
 
   return createKyselyStorage(db, {
     kind: 'sqlite',
@@ -55,9 +55,10 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       await sql`select 1`.execute(db);
     },
     async close() {
-      await batcher.drain();
-      // First, so that the main connection is the last one and its close checkpoints the WAL.
+      // First: it releases a pause of the batcher, and the main connection must close last so
+      // that its close checkpoints and removes the WAL.
       await checkpointer?.stop();
+      await batcher.drain();
       await db.destroy();
     },
     appendMessage: (message) => batcher.append(message),
@@ -70,14 +71,18 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
  * ~1,000 pages) and runs them from a worker thread instead. Falls back to autocheckpoints if
  * the worker cannot start or dies, so the WAL never grows without bound.
  */
-async function moveCheckpointsOffThread(sqlite: BetterSqlite3.Database, file: string): Promise<WalCheckpointer | undefined> {
+async function moveCheckpointsOffThread(
+  sqlite: BetterSqlite3.Database,
+  file: string,
+  batcher: AppendBatcher,
+): Promise<WalCheckpointer | undefined> {
   sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   const fallBack = (): void => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   };
   sqlite.pragma('wal_autocheckpoint = 0');
   try {
-    return await startWalCheckpointer({ file, onFailure: fallBack });
+    return await startWalCheckpointer({ file, onFailure: fallBack, pauseWrites: () => batcher.pause() });
   } catch {
     fallBack();
     return undefined;

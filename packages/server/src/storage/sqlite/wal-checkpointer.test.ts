@@ -78,9 +78,17 @@ describe('startWalCheckpointer', () => {
     const db = writer(file);
     insertMany(db, 200); // ~200 frames, four times the limit below
 
-    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, truncateFrames: 50 });
+    const calls: string[] = [];
+    const pauseWrites = async (): Promise<() => void> => {
+      calls.push('pause');
+      return () => calls.push('resume');
+    };
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, truncateFrames: 50, pauseWrites });
     for (let i = 0; i < 200 && walSize(file) > 0; i += 1) await new Promise((r) => setTimeout(r, 10));
     expect(walSize(file)).toBe(0);
+    // Writers were held around the TRUNCATE and let go after it.
+    for (let i = 0; i < 100 && calls.length < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(calls.slice(0, 2)).toEqual(['pause', 'resume']);
     await checkpointer.stop();
     db.close();
   });

@@ -5,12 +5,16 @@ import { Worker } from 'node:worker_threads';
 export interface WalCheckpointerOptions {
   /** The database file (not ':memory:'). */
   file: string;
-  /** Time between checkpoint passes; default 500 ms. */
+  /** Time between checkpoint passes; default 250 ms. */
   intervalMs?: number;
   /** WAL size (in frames) above which a pass ends with TRUNCATE; default 16,384 (64 MiB). */
   truncateFrames?: number;
+  /** How long TRUNCATE waits for a commit in progress to end; default 100 ms. */
+  busyTimeoutMs?: number;
   /** Called once if the worker dies; the caller falls back to in-process autocheckpoints. */
   onFailure?(error: unknown): void;
+  /** Holds new write batches; resolves, once none is in flight, with the function resuming them. */
+  pauseWrites?(): Promise<() => void>;
 }
 
 /** A running checkpoint worker. */
@@ -21,32 +25,48 @@ export interface WalCheckpointer {
 
 /*
  * The worker's code, evaluated as CommonJS so that it needs no file of its own beside the
- * compiled output (and runs unchanged under vitest). One pass: PASSIVE checkpoints, repeated
- * while commits landed during the previous one, so that the WAL ends fully copied and the next
- * writer restarts it from the beginning; TRUNCATE only when the file grew large anyway. PASSIVE
- * never takes the write lock; TRUNCATE does, so it runs right after a PASSIVE (little left to
- * copy) and with busy_timeout 0 (it gives up instead of making writers wait).
+ * compiled output (and runs unchanged under vitest). Each pass runs a PASSIVE checkpoint: it
+ * copies committed pages into the database and fsyncs it without taking the write lock. Under
+ * steady writes PASSIVE never finds the WAL idle, so the log is never restarted and only grows
+ * (a TRUNCATE waiting for a gap between back-to-back commits starves). So once the log passes
+ * `truncateFrames`, the worker asks the main thread to hold new batches ('pause'); once the
+ * batch in flight is done ('paused') it runs TRUNCATE, which has little left to copy right
+ * after a PASSIVE, and lets the batches go on ('resume'). The event loop never waits for it.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('synchronous = FULL');
-db.pragma('busy_timeout = 0');
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 const checkpoint = (mode) => db.pragma('wal_checkpoint(' + mode + ')')[0];
-function pass() {
-  let result = checkpoint('PASSIVE');
-  for (let i = 0; i < 4 && result.busy === 0 && result.checkpointed < result.log; i += 1) result = checkpoint('PASSIVE');
-  if (result.log >= workerData.truncateFrames) checkpoint('TRUNCATE');
-}
-const timer = setInterval(() => {
+let waiting = false;
+const tolerant = (fn) => {
   try {
-    pass();
+    fn();
   } catch (error) {
     if (error && error.code !== 'SQLITE_BUSY' && error.code !== 'SQLITE_LOCKED') throw error;
   }
+};
+const timer = setInterval(() => {
+  if (waiting) return;
+  tolerant(() => {
+    const result = checkpoint('PASSIVE');
+    if (result.log < workerData.truncateFrames) return;
+    waiting = true;
+    parentPort.postMessage('pause');
+  });
 }, workerData.intervalMs);
-parentPort.on('message', () => {
+parentPort.on('message', (message) => {
+  if (message === 'paused') {
+    try {
+      tolerant(() => checkpoint('TRUNCATE'));
+    } finally {
+      waiting = false;
+      parentPort.postMessage('resume');
+    }
+    return;
+  }
   clearInterval(timer);
   db.close();
   process.exit(0);
@@ -69,15 +89,42 @@ const driver = createRequire(import.meta.url).resolve('better-sqlite3');
 export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promise<WalCheckpointer> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 500, truncateFrames: opts.truncateFrames ?? 16_384 },
+    workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 250,
+      truncateFrames: opts.truncateFrames ?? 16_384,
+      busyTimeoutMs: opts.busyTimeoutMs ?? 100,
+    },
   });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
+  let resume: (() => void) | undefined;
+  const release = (): void => {
+    if (resume === undefined) return;
+    resume();
+    resume = undefined;
+    if (!stopping) worker.unref();
+  };
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      release();
+      resolve();
+    }),
+  );
   let failed = false;
   worker.on('error', (error) => {
     if (stopping || failed) return;
     failed = true;
     opts.onFailure?.(error);
+  });
+  worker.on('message', (message) => {
+    if (message === 'resume') release();
+    if (message !== 'pause') return;
+    // Held appends wait for the worker's answer: it must keep the process alive meanwhile.
+    worker.ref();
+    const pause = opts.pauseWrites ?? (() => Promise.resolve(() => undefined));
+    void pause().then((resumeWrites) => {
+      resume = resumeWrites;
+      if (stopping) release();
+      else worker.postMessage('paused');
+    });
   });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
@@ -90,6 +137,7 @@ export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promis
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      release();
       worker.ref();
       worker.postMessage('stop');
       await exited;
