@@ -70,7 +70,7 @@ export class AppendBatcher {
   }
 
   /**
-   * Holds new batches (the checkpoint worker's TRUNCATE needs the write lock); resolves once
+   * Holds new batches (the checkpoint worker's RESTART needs the write lock); resolves once
    * no batch is in flight, with the function that lets them go on.
    */
   pause(): Promise<() => void> {

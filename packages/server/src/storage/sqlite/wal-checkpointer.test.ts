@@ -73,22 +73,23 @@ describe('startWalCheckpointer', () => {
     reopened.close();
   });
 
-  it('truncates a WAL that grew past its limit', async () => {
-    const file = join(dir, 'truncate.sqlite');
+  it('restarts a WAL that grew past its limit, holding writers around it', async () => {
+    const file = join(dir, 'restart-limit.sqlite');
     const db = writer(file);
     insertMany(db, 200); // ~200 frames, four times the limit below
-
+    const grown = walSize(file);
     const calls: string[] = [];
     const pauseWrites = async (): Promise<() => void> => {
       calls.push('pause');
       return () => calls.push('resume');
     };
-    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, truncateFrames: 50, pauseWrites });
-    for (let i = 0; i < 200 && walSize(file) > 0; i += 1) await new Promise((r) => setTimeout(r, 10));
-    expect(walSize(file)).toBe(0);
-    // Writers were held around the TRUNCATE and let go after it.
-    for (let i = 0; i < 100 && calls.length < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, restartFrames: 50, pauseWrites });
+    for (let i = 0; i < 200 && calls.length < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
     expect(calls.slice(0, 2)).toEqual(['pause', 'resume']);
+    // After a RESTART the next commit writes from the start of the log (and journal_size_limit
+    // trims the file), though the writer never let the WAL go idle.
+    insertMany(db, 1);
+    expect(walSize(file)).toBeLessThan(grown / 10);
     await checkpointer.stop();
     db.close();
   });

@@ -7,9 +7,9 @@ export interface WalCheckpointerOptions {
   file: string;
   /** Time between checkpoint passes; default 250 ms. */
   intervalMs?: number;
-  /** WAL size (in frames) above which a pass ends with TRUNCATE; default 16,384 (64 MiB). */
-  truncateFrames?: number;
-  /** How long TRUNCATE waits for a commit in progress to end; default 100 ms. */
+  /** WAL size (in frames) above which a pass ends with RESTART; default 4,096 (16 MiB of 4 KiB pages). */
+  restartFrames?: number;
+  /** How long RESTART waits for a commit in progress to end; default 100 ms. */
   busyTimeoutMs?: number;
   /** Called once if the worker dies; the caller falls back to in-process autocheckpoints. */
   onFailure?(error: unknown): void;
@@ -28,10 +28,13 @@ export interface WalCheckpointer {
  * compiled output (and runs unchanged under vitest). Each pass runs a PASSIVE checkpoint: it
  * copies committed pages into the database and fsyncs it without taking the write lock. Under
  * steady writes PASSIVE never finds the WAL idle, so the log is never restarted and only grows
- * (a TRUNCATE waiting for a gap between back-to-back commits starves). So once the log passes
- * `truncateFrames`, the worker asks the main thread to hold new batches ('pause'); once the
- * batch in flight is done ('paused') it runs TRUNCATE, which has little left to copy right
+ * (a RESTART waiting for a gap between back-to-back commits starves). So once the log passes
+ * `restartFrames`, the worker asks the main thread to hold new batches ('pause'); once the
+ * batch in flight is done ('paused') it runs RESTART, which has little left to copy right
  * after a PASSIVE, and lets the batches go on ('resume'). The event loop never waits for it.
+ * RESTART rather than TRUNCATE: the next commits overwrite the file's existing blocks from the
+ * start, while a file truncated and grown again costs block allocation and journalled
+ * metadata in every fsync (measured: +50 % system CPU per message).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -52,7 +55,7 @@ const timer = setInterval(() => {
   if (waiting) return;
   tolerant(() => {
     const result = checkpoint('PASSIVE');
-    if (result.log < workerData.truncateFrames) return;
+    if (result.log < workerData.restartFrames) return;
     waiting = true;
     parentPort.postMessage('pause');
   });
@@ -60,7 +63,7 @@ const timer = setInterval(() => {
 parentPort.on('message', (message) => {
   if (message === 'paused') {
     try {
-      tolerant(() => checkpoint('TRUNCATE'));
+      tolerant(() => checkpoint('RESTART'));
     } finally {
       waiting = false;
       parentPort.postMessage('resume');
@@ -90,7 +93,7 @@ export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promis
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 250,
-      truncateFrames: opts.truncateFrames ?? 16_384,
+      restartFrames: opts.restartFrames ?? 4096,
       busyTimeoutMs: opts.busyTimeoutMs ?? 100,
     },
   });
