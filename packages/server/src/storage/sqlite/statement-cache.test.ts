@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { Generated } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StatementCache } from './statement-cache.js';
 
@@ -57,7 +58,7 @@ describe('StatementCache', () => {
   it('serves Kysely reads, writes and streams with reused statements', async () => {
     const db = database();
     const prepare = vi.spyOn(db, 'prepare');
-    const kysely = new Kysely<{ t: { n: number; s: string } }>({ dialect: new SqliteDialect({ database: new StatementCache(db) }) });
+    const kysely = new Kysely<{ t: { n: Generated<number>; s: string } }>({ dialect: new SqliteDialect({ database: new StatementCache(db) }) });
     for (const s of ['x', 'y', 'z']) await kysely.insertInto('t').values({ s }).execute();
     const read = () => kysely.selectFrom('t').select('s').where('n', '>', 1).orderBy('n').execute();
     expect(await read()).toEqual([{ s: 'y' }, { s: 'z' }]);
