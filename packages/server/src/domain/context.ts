@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AnyServerEvent } from '@parley/protocol';
 import type { Config } from '../config/config.js';
 import type { Audience, Bus, MembershipChange } from '../realtime/bus.js';
+import { ORIGIN, type DeliveryOrigin, type OriginEnvelope } from '../realtime/origin.js';
 import type { Storage } from '../storage/storage.js';
 
 /** What every domain command needs: storage, the bus, configuration and a logger. */
@@ -15,7 +16,8 @@ export interface DomainContext {
 
 /**
  * Publishes after a commit. A failed publish is logged, not thrown: the change is already
- * durable and clients converge on reconnect (resume + re-list).
+ * durable and clients converge on reconnect (resume + re-list). `origin` (the connection a
+ * message came from) rides along in this process only; see `DeliveryOrigin`.
  *
  * @example
  * await publish(ctx, { conversationId }, { name: 'messageAdded', data: { conversationId, message } });
@@ -25,9 +27,12 @@ export async function publish(
   audience: Audience,
   event: AnyServerEvent,
   membership?: MembershipChange,
+  origin?: DeliveryOrigin,
 ): Promise<void> {
+  const envelope: OriginEnvelope = membership ? { audience, event, membership } : { audience, event };
+  if (origin) envelope[ORIGIN] = origin;
   try {
-    await ctx.bus.publish(membership ? { audience, event, membership } : { audience, event });
+    await ctx.bus.publish(envelope);
   } catch (err) {
     ctx.log.warn({ err, event: event.name }, 'publish failed after commit');
   }

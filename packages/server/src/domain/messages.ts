@@ -2,6 +2,7 @@ import type { HistoryQuery, Message, MessagePage, SendMessageBody } from '@parle
 import { LIMITS } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { DeliveryOrigin } from '../realtime/origin.js';
 import type { UserRecord } from '../storage/storage.js';
 import { publish, type DomainContext } from './context.js';
 import { assertAttributesSize, requireJoined } from './policies.js';
@@ -24,8 +25,20 @@ export class Messages {
   /**
    * Appends a message and publishes it once. A retried `clientId` returns the stored
    * message (`duplicate: true`) and publishes nothing, so a retry never shows twice.
+   *
+   * `origin` (a WebSocket send) is acknowledged as soon as the message is durable, before
+   * any other recipient gets it: with the in-process bus the gateway acks it during delivery,
+   * right after writing the event to the sender's own socket; with a bus that delivers later
+   * (Redis: every process, this one included, delivers when the event comes back) it is
+   * acked before publishing. Either way `origin.ack` is called again once published, which
+   * covers duplicates, an event held back by reordering, and a failed publish.
    */
-  async send(actor: UserRecord, conversationId: string, body: SendMessageBody): Promise<{ message: Message; duplicate: boolean }> {
+  async send(
+    actor: UserRecord,
+    conversationId: string,
+    body: SendMessageBody,
+    origin?: DeliveryOrigin,
+  ): Promise<{ message: Message; duplicate: boolean }> {
     const max = this.ctx.config.messageMaxLength;
     if (body.body.length > max) {
       throw new AppError('validation_failed', `body must NOT have more than ${max} characters (got ${body.body.length})`);
@@ -52,8 +65,10 @@ export class Messages {
     if (result.kind === 'not_participant') throw new AppError('conversation_not_found');
     const message = presentMessage(result.message);
     if (!result.duplicate) {
-      await publish(this.ctx, { conversationId }, { name: 'messageAdded', data: { conversationId, message } });
+      if (origin && this.ctx.bus.kind !== 'memory') origin.ack(message);
+      await publish(this.ctx, { conversationId }, { name: 'messageAdded', data: { conversationId, message } }, undefined, origin);
     }
+    origin?.ack(message);
     return { message, duplicate: result.duplicate };
   }
 

@@ -1,10 +1,12 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { LIMITS, type ClientFrame, type ServerFrame } from '@parley/protocol';
+import { LIMITS, type ClientFrame, type Message, type SendMessageBody, type ServerFrame } from '@parley/protocol';
 import type { Domain } from '../domain/domain.js';
 import { AppError } from '../errors.js';
 import type { UserRecord } from '../storage/storage.js';
 import { parseFrame, refOf } from './frame-parser.js';
+import { SocketWriter, type TextFrame, type TurnCork } from './frame-writer.js';
+import type { DeliveryOrigin } from './origin.js';
 import type { RoomMember } from './rooms.js';
 
 const ABUSE_LIMIT = 20;
@@ -16,6 +18,8 @@ export interface ConnectionHooks {
   verifyToken(token: string): Promise<{ user: UserRecord; expiresAt: Date }>;
   onTokenChanged(conn: Connection): void;
   onFrameError(): void;
+  /** Corks this connection's socket for the rest of the event-loop turn (optional). */
+  cork?: TurnCork;
 }
 
 /**
@@ -31,6 +35,7 @@ export class Connection implements RoomMember {
   pendingGone: Set<string> | null = null;
   private invalidFrames: number[] = [];
   private readonly lastTyping = new Map<string, number>();
+  private readonly writer: SocketWriter;
 
   constructor(
     readonly id: string,
@@ -40,19 +45,31 @@ export class Connection implements RoomMember {
     private readonly domain: Domain,
     private readonly log: Logger,
     private readonly hooks: ConnectionHooks,
-  ) {}
+  ) {
+    this.writer = new SocketWriter(ws, hooks.cork ?? null);
+  }
 
   get userId(): string {
     return this.user.id;
   }
 
-  send(frame: ServerFrame): void {
-    this.write(JSON.stringify(frame));
+  /** Bytes queued for this client and not yet taken by the kernel (direct writes included). */
+  get bufferedAmount(): number {
+    return this.writer.bufferedAmount;
   }
 
-  /** Writes an already-serialised frame (the fan-out path serialises once for everyone). */
-  write(text: string | Buffer): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text, { binary: false });
+  send(frame: ServerFrame): void {
+    this.writer.writeText(JSON.stringify(frame));
+  }
+
+  /** Writes an already-serialised text message. */
+  writeText(text: string): void {
+    this.writer.writeText(text);
+  }
+
+  /** Writes an already-framed message (the fan-out path frames once for everyone). */
+  writeFrame(frame: TextFrame): void {
+    this.writer.write(frame);
   }
 
   async onMessage(text: string): Promise<void> {
@@ -79,9 +96,12 @@ export class Connection implements RoomMember {
   private async handle(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'send': {
-        const body = { body: frame.body, clientId: frame.clientId, ...(frame.attributes ? { attributes: frame.attributes } : {}) };
-        const { message } = await this.domain.messages.send(this.user, frame.conversationId, body);
-        this.send(withRef({ type: 'ack', message }, frame.ref));
+        const body: SendMessageBody =
+          frame.attributes === undefined
+            ? { body: frame.body, clientId: frame.clientId }
+            : { body: frame.body, clientId: frame.clientId, attributes: frame.attributes };
+        // Acked by the domain as soon as the message is durable (see Messages.send).
+        await this.domain.messages.send(this.user, frame.conversationId, body, new SendOrigin(this, frame.ref));
         return;
       }
       case 'resume':
@@ -166,4 +186,26 @@ export class Connection implements RoomMember {
 function withRef<F extends ServerFrame>(frame: F, ref: string | undefined): F {
   if (ref !== undefined) (frame as { ref?: string }).ref = ref;
   return frame;
+}
+
+/**
+ * One `send` on its way: acknowledges it once, with the ack serialised around the message's
+ * JSON (the gateway hands over the JSON it already made for the event). Same bytes as
+ * `JSON.stringify({ type: 'ack', message, ref })`.
+ */
+class SendOrigin implements DeliveryOrigin {
+  private acked = false;
+
+  constructor(
+    readonly member: Connection,
+    private readonly ref: string | undefined,
+  ) {}
+
+  ack(message: Message, messageJson?: string): void {
+    if (this.acked) return;
+    this.acked = true;
+    const json = messageJson ?? JSON.stringify(message);
+    const ref = this.ref;
+    this.member.writeText(ref === undefined ? `{"type":"ack","message":${json}}` : `{"type":"ack","message":${json},"ref":${JSON.stringify(ref)}}`);
+  }
 }

@@ -146,6 +146,29 @@ describe('WebSocket gateway', () => {
     tab2.ws.close();
   });
 
+  it("writes the sender's own messageAdded before its ack, frame after frame, to every tab", async () => {
+    const tab1 = await connect(aliceToken);
+    const tab2 = await connect(aliceToken);
+    for (let i = 0; i < 20; i += 1) {
+      tab1.ws.send(JSON.stringify({ type: 'send', ref: `o${i}`, conversationId, clientId: `order-${i}`, body: `o${i}` }));
+    }
+    const acks = await Promise.all(Array.from({ length: 20 }, (_, i) => tab1.next((f) => f.ref === `o${i}`)));
+    for (const ack of acks) {
+      expect(ack.type).toBe('ack');
+      const added = tab1.frames.findIndex((f) => f.name === 'messageAdded' && f.data.message.id === ack.message.id);
+      expect(added).toBeGreaterThanOrEqual(0);
+      expect(added).toBeLessThan(tab1.frames.indexOf(ack));
+      expect(tab1.frames[added].data.message).toEqual(ack.message);
+    }
+    const last = acks.at(-1).message.id;
+    await tab2.next((f) => f.name === 'messageAdded' && f.data.message.id === last);
+    const indexes = (t: Peer) => t.frames.filter((f) => f.name === 'messageAdded').map((f) => f.data.message.index);
+    expect(indexes(tab2)).toEqual(indexes(tab1));
+    expect(indexes(tab1)).toEqual([...indexes(tab1)].sort((a, b) => a - b));
+    tab1.ws.close();
+    tab2.ws.close();
+  });
+
   it('replays missed messages on resume, oldest first', async () => {
     const alice = await connect(aliceToken);
     const before = (await api(`/api/conversations/${conversationId}/messages`, { token: aliceToken })).json.messages.at(-1)?.index ?? 0;

@@ -2,13 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CLOSE_CODES, LIMITS, type ServerFrame } from '@parley/protocol';
+import { CLOSE_CODES, LIMITS, type AnyServerEvent, type ServerEvents, type ServerFrame } from '@parley/protocol';
 import type { Domain } from '../domain/domain.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { Bus, BusEnvelope } from './bus.js';
 import { Connection } from './connection.js';
+import { encodeTextFrame, TurnCork, type TextFrame } from './frame-writer.js';
+import { originOf } from './origin.js';
 import { Reorder } from './reorder.js';
 import { Rooms } from './rooms.js';
 
@@ -19,7 +21,8 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * The WebSocket endpoint: authenticates upgrades on `/ws`, keeps rooms of local
- * connections and delivers bus envelopes to them, serialising each event once.
+ * connections and delivers bus envelopes to them, serialising and framing each event once
+ * and writing the same frame to every recipient's socket.
  *
  * @example
  * const gateway = new Gateway(domain, bus, log, metrics);
@@ -32,6 +35,7 @@ export class Gateway {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
   private readonly inflight = new Set<Promise<void>>();
+  private readonly cork = new TurnCork();
   private closing = false;
 
   constructor(
@@ -63,23 +67,36 @@ export class Gateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, url.searchParams.get('token')));
   }
 
-  /** Applies the membership change, then writes the event to every local recipient. */
+  /**
+   * Applies the membership change, then writes the event to every local recipient. An event
+   * published by a send in this process (in-process bus) goes to the sender's connection
+   * first, then the sender is acknowledged, then everyone else gets it.
+   */
   deliver(envelope: BusEnvelope): void {
     if (envelope.membership) this.rooms.apply(envelope.membership);
-    const recipients =
-      'conversationId' in envelope.audience
-        ? this.rooms.inConversation(envelope.audience.conversationId)
-        : envelope.audience.userIds.flatMap((id) => [...this.rooms.ofUser(id)]);
-    let frame: Buffer | undefined;
+    const audience = envelope.audience;
+    const recipients: Iterable<Connection> =
+      'conversationId' in audience
+        ? this.rooms.inConversation(audience.conversationId)
+        : audience.userIds.flatMap((id) => [...this.rooms.ofUser(id)]);
+    const origin = originOf(envelope);
+    let frame: TextFrame | undefined;
     let count = 0;
-    for (const conn of recipients) {
-      frame ??= Buffer.from(JSON.stringify({ type: 'event', ...envelope.event }));
-      if (conn.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-        conn.ws.terminate();
-        continue;
+    let first: Connection | undefined;
+    if (origin !== undefined) {
+      const event = serialise(envelope.event);
+      frame = event.frame;
+      const sender = origin.member as Connection;
+      if ('conversationId' in audience ? sender.subscriptions.has(audience.conversationId) : audience.userIds.includes(sender.userId)) {
+        first = sender;
+        if (this.writeTo(sender, frame)) count += 1;
       }
-      conn.write(frame);
-      count += 1;
+      if (envelope.event.name === 'messageAdded') origin.ack(envelope.event.data.message, event.messageJson);
+    }
+    for (const conn of recipients) {
+      if (conn === first) continue;
+      frame ??= serialise(envelope.event).frame;
+      if (this.writeTo(conn, frame)) count += 1;
     }
     if (count > 0) this.metrics.deliveries.inc(count);
   }
@@ -111,6 +128,7 @@ export class Gateway {
         verifyToken: (t) => this.domain.accounts.userForToken(t),
         onTokenChanged: (c) => this.scheduleExpiry(c),
         onFrameError: () => this.metrics.frameErrors.inc(),
+        cork: this.cork,
       });
     } catch (err) {
       if (!(err instanceof AppError)) {
@@ -167,6 +185,16 @@ export class Gateway {
     void work.finally(() => this.inflight.delete(work));
   }
 
+  /** Writes one delivery, or drops a connection too far behind to take it. */
+  private writeTo(conn: Connection, frame: TextFrame): boolean {
+    if (conn.bufferedAmount > MAX_BUFFERED_BYTES) {
+      conn.ws.terminate();
+      return false;
+    }
+    conn.writeFrame(frame);
+    return true;
+  }
+
   /** Rooms may be stale after the bus dropped events: every client reconnects and resumes. */
   private resync(): void {
     this.log.warn({ connections: this.wss.clients.size }, 'bus resynced; asking clients to reconnect and resume');
@@ -207,4 +235,26 @@ export class Gateway {
       ws.ping();
     }
   }
+}
+
+/** `messageAdded`'s data is exactly `{ conversationId, message }` (serialise() relies on it). */
+type KeysAre<T, K extends PropertyKey> = [keyof T] extends [K] ? ([K] extends [keyof T] ? true : false) : false;
+const MESSAGE_ADDED_SHAPE: KeysAre<ServerEvents['messageAdded'], 'conversationId' | 'message'> = true;
+void MESSAGE_ADDED_SHAPE;
+
+/**
+ * The event as one framed `{"type":"event",...}` message: the same JSON as
+ * `JSON.stringify({ type: 'event', ...event })`, built without the spread copy. For
+ * `messageAdded` the message's JSON is kept too, for the sender's ack.
+ */
+function serialise(event: AnyServerEvent): { frame: TextFrame; messageJson?: string } {
+  if (event.name === 'messageAdded') {
+    const { conversationId, message } = event.data;
+    const messageJson = JSON.stringify(message);
+    const text = `{"type":"event","name":"messageAdded","data":{"conversationId":${JSON.stringify(conversationId)},"message":${messageJson}}}`;
+    return { frame: encodeTextFrame(text), messageJson };
+  }
+  const name = JSON.stringify(event.name);
+  const data = event.data === undefined ? undefined : JSON.stringify(event.data);
+  return { frame: encodeTextFrame(data === undefined ? `{"type":"event","name":${name}}` : `{"type":"event","name":${name},"data":${data}}`) };
 }
