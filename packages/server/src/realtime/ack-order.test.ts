@@ -58,7 +58,19 @@ class LaterBus implements Bus {
 const user: UserRecord = { id: 'US1', username: 'alice' } as UserRecord;
 const metrics = { deliveries: { inc() {} }, connections: { inc() {}, dec() {} }, frameErrors: { inc() {} } } as unknown as Metrics;
 
-function setup(bus: Bus, { duplicate = false } = {}) {
+function addTo(gateway: Gateway, conns: FakeConnection[]): void {
+  const internals = gateway as unknown as {
+    rooms: { addConnection(c: unknown): void; subscribe(c: unknown, id: string): void };
+    local: Set<unknown>;
+  };
+  for (const c of conns) {
+    internals.rooms.addConnection(c);
+    internals.local.add(c);
+    internals.rooms.subscribe(c, 'CH1');
+  }
+}
+
+function setup(bus: Bus, { duplicate = false, otherGatewayFirst = false } = {}) {
   const log: string[] = [];
   let index = 0;
   const storage = {
@@ -80,14 +92,13 @@ function setup(bus: Bus, { duplicate = false } = {}) {
     now: () => new Date().toISOString(),
   };
   const messages = new Messages(ctx);
+  // Another gateway on the same bus, subscribed before ours, with a connection of its own.
+  const other = otherGatewayFirst ? new Gateway({ ctx, messages } as unknown as Domain, bus, ctx.log, metrics) : undefined;
+  if (other) addTo(other, [new FakeConnection('erin', log)]);
   const gateway = new Gateway({ ctx, messages } as unknown as Domain, bus, ctx.log, metrics);
-  const rooms = (gateway as unknown as { rooms: { addConnection(c: unknown): void; subscribe(c: unknown, id: string): void } }).rooms;
   const conns = ['alice', 'bob', 'carol', 'dave'].map((name) => new FakeConnection(name, log));
-  for (const c of conns) {
-    rooms.addConnection(c);
-    rooms.subscribe(c, 'CH1');
-  }
-  // alice sends from her second connection: it is not first in the room.
+  addTo(gateway, conns);
+  // The sending connection is not the first in the room.
   const sender = conns[2]!;
   const origin: DeliveryOrigin & { acks: number } = {
     member: sender,
@@ -98,7 +109,7 @@ function setup(bus: Bus, { duplicate = false } = {}) {
     },
   };
   const send = () => messages.send(user, 'CH1', { body: 'hi', clientId: 'c1' }, origin);
-  return { log, origin, send, gateway };
+  return { log, origin, send, gateway, conns, other };
 }
 
 describe('acknowledging a WebSocket send', () => {
@@ -108,6 +119,29 @@ describe('acknowledging a WebSocket send', () => {
     expect(log).toEqual(['commit', 'carol: messageAdded#1', 'ack#1', 'alice: messageAdded#1', 'bob: messageAdded#1', 'dave: messageAdded#1']);
     expect(origin.acks).toBeGreaterThanOrEqual(1);
     await gateway.close();
+  });
+
+  it('drops a connection too far behind instead of writing to it (direct writes count in bufferedAmount)', async () => {
+    const { log, send, gateway, conns } = setup(new MemoryBus());
+    conns[1]!.bufferedAmount = 8 * 1024 * 1024 + 1;
+    await send();
+    expect(log).toEqual(['commit', 'carol: messageAdded#1', 'ack#1', 'alice: messageAdded#1', 'bob: terminated', 'dave: messageAdded#1']);
+    await gateway.close();
+  });
+
+  it('in-process bus with two gateways: only the one holding the sender acks it, still after its own event', async () => {
+    const { log, send, gateway, other } = setup(new MemoryBus(), { otherGatewayFirst: true });
+    await send();
+    expect(log).toEqual([
+      'commit',
+      'erin: messageAdded#1',
+      'carol: messageAdded#1',
+      'ack#1',
+      'alice: messageAdded#1',
+      'bob: messageAdded#1',
+      'dave: messageAdded#1',
+    ]);
+    await Promise.all([gateway.close(), other!.close()]);
   });
 
   it('in-process bus: a retried clientId (nothing published) is acked once', async () => {

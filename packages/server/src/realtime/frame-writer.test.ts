@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket, { Sender, WebSocketServer } from 'ws';
+import * as wsModule from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { encodeTextFrame, SocketWriter, TurnCork } from './frame-writer.js';
 
+// ws's own framing, the reference (not in @types/ws).
+const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
 const SENDER_OPTIONS = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false };
 
 interface Pair {

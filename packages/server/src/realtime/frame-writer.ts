@@ -46,6 +46,8 @@ interface SenderInternals {
   _queue: unknown[];
   /** False between the fragments of a message sent with `fin: false`. */
   _firstFragment: boolean;
+  /** Bytes of the frames in `_queue` (part of `ws.bufferedAmount`). */
+  _bufferedBytes: number;
 }
 
 interface WebSocketInternals {
@@ -69,8 +71,15 @@ export class TurnCork {
   private readonly flush = (): void => {
     this.scheduled = false;
     const corked = this.corked;
-    // A socket corked while uncorking (a 'drain' or 'error' handler writing) goes in the next round.
-    for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
+    // A writer corked again while this runs (something writing from inside uncork) is
+    // appended and uncorked by this same loop.
+    for (let i = 0; i < corked.length; i++) {
+      try {
+        corked[i]!.uncork();
+      } catch {
+        // A socket that fails here is being destroyed; the others must still be uncorked.
+      }
+    }
     corked.length = 0;
   };
 
@@ -129,6 +138,7 @@ export class SocketWriter {
       typeof sender._state === 'number' &&
       Array.isArray(sender._queue) &&
       typeof sender._firstFragment === 'boolean' &&
+      typeof sender._bufferedBytes === 'number' &&
       typeof internals._extensions === 'object' &&
       Object.keys(internals._extensions).length === 0;
     this.socket = usable ? socket : null;
@@ -140,9 +150,13 @@ export class SocketWriter {
     return this.socket !== null;
   }
 
-  /** Bytes written but not yet handed to the kernel, direct writes included. */
+  /**
+   * Bytes written but not yet handed to the kernel, direct writes included: the same figure
+   * as `ws.bufferedAmount` (the socket's `writableLength` + what the Sender holds).
+   */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    const socket = this.socket;
+    return socket !== null && this.sender !== null ? socket.writableLength + this.sender._bufferedBytes : this.ws.bufferedAmount;
   }
 
   /** Writes one frame; dropped, like `ws.send` drops it, once the WebSocket is closing. */

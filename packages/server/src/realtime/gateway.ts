@@ -31,6 +31,8 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export class Gateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes, perMessageDeflate: false });
   private readonly rooms = new Rooms<Connection>();
+  /** This gateway's registered connections (an origin may belong to another gateway on the same bus). */
+  private readonly local = new Set<Connection>();
   private readonly timers = new Map<Connection, NodeJS.Timeout[]>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
@@ -83,11 +85,15 @@ export class Gateway {
     let frame: TextFrame | undefined;
     let count = 0;
     let first: Connection | undefined;
-    if (origin !== undefined) {
+    // Only the gateway holding the sender's connection acks it (another gateway on the same
+    // bus delivers as usual; Messages.send acks after publishing if no gateway did).
+    if (origin !== undefined && this.local.has(origin.member as Connection)) {
+      const sender = origin.member as Connection;
       const event = serialise(envelope.event);
       frame = event.frame;
-      const sender = origin.member as Connection;
-      if ('conversationId' in audience ? sender.subscriptions.has(audience.conversationId) : audience.userIds.includes(sender.userId)) {
+      const isRecipient =
+        'conversationId' in audience ? sender.subscriptions.has(audience.conversationId) : audience.userIds.includes(sender.userId);
+      if (isRecipient) {
         first = sender;
         if (this.writeTo(sender, frame)) count += 1;
       }
@@ -150,6 +156,7 @@ export class Gateway {
 
   private async register(conn: Connection, ws: WebSocket, buffer: (d: unknown) => void, early: string[]): Promise<void> {
     this.rooms.addConnection(conn);
+    this.local.add(conn);
     this.rooms.beginLoading(conn);
     this.metrics.connections.inc();
     ws.on('close', () => this.drop(conn));
@@ -203,6 +210,7 @@ export class Gateway {
 
   private drop(conn: Connection): void {
     this.rooms.removeConnection(conn);
+    this.local.delete(conn);
     for (const t of this.timers.get(conn) ?? []) clearTimeout(t);
     this.timers.delete(conn);
     this.metrics.connections.dec();
