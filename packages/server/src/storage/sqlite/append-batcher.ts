@@ -1,36 +1,26 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
-import { iso } from '../common/rows.js';
-import { appendStatements, newBatchState, type AppendStatements, type BatchState } from './append-statements.js';
+import { BUSY, compileAppendBatch, type CommitBatch, type Outcome } from './append-batch.js';
 
 /** Runs `fn` while holding the only SQLite connection, so no Kysely transaction interleaves. */
 export type WithConnection = <T>(fn: () => T) => Promise<T>;
 
-interface Pending {
+/** A queued append and its promise's settlers. */
+export interface Pending {
   message: NewMessage;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
 
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
-
-/** BEGIN IMMEDIATE found the write lock taken (the checkpoint worker, another process). */
-const BUSY = Symbol('busy');
 // How long a batch keeps retrying a taken write lock before failing, as busy_timeout did.
 const BUSY_GIVE_UP_MS = 5000;
 const BUSY_RETRY_MS = 1;
 
 /**
- * Group commit for `appendMessage`: every append made in one event-loop turn is written in a
- * single transaction (one fsync), and each promise settles only after that commit.
- *
- * Per item the work is a primary-key membership lookup (cached for the batch), an
- * `INSERT ... ON CONFLICT DO NOTHING` on the client-id index, and, only when that inserted
- * nothing, a lookup of the original. Indexes are assigned in JS from one read of
- * `last_message_index` per conversation, and the counter is written once per conversation at
- * the end of the batch. An item fails alone without a savepoint: its only write is one
- * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
- * would have taken is handed to the next item, so no gap appears.
+ * Group commit for `appendMessage` on the event loop's own connection (`':memory:'`, or when
+ * the append worker is not running): every append made in one event-loop turn is written in a
+ * single transaction (one fsync; see `compileAppendBatch`), and each promise settles only
+ * after that commit.
  *
  * @example
  * const batcher = new AppendBatcher(sqlite, withConnection);
@@ -45,7 +35,7 @@ export class AppendBatcher {
   #idle: (() => void)[] = [];
   #busySince: number | undefined;
   #inFlight: Promise<void> = Promise.resolve();
-  #commitBatch: ((items: Pending[]) => Outcome[] | typeof BUSY) | undefined;
+  #commitBatch: CommitBatch | undefined;
 
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
@@ -128,93 +118,23 @@ export class AppendBatcher {
   }
 
   #commit(batch: Pending[]): Outcome[] | typeof BUSY {
-    this.#commitBatch ??= this.#compile();
-    return this.#commitBatch(batch);
-  }
-
-  /** Prepared lazily: the tables exist only after `migrate()`. */
-  #compile(): (items: Pending[]) => Outcome[] | typeof BUSY {
-    const s = appendStatements(this.sqlite);
-    const all = this.sqlite.transaction((items: Pending[]) => {
-      const state = newBatchState();
-      const outcomes = items.map((item) => this.#appendItem(s, state, item.message));
-      s.writeCounters(state);
-      return outcomes;
-    });
-    // IMMEDIATE takes the write lock up front, so another process cannot make us fail midway.
-    // Without busy_timeout for that BEGIN: a taken lock is retried on a timer, never waited
-    // for in a sleep that would stop the event loop.
-    const noWait = this.sqlite.prepare('pragma busy_timeout = 0');
-    const wait = this.sqlite.prepare(`pragma busy_timeout = ${String(this.sqlite.pragma('busy_timeout', { simple: true }))}`);
-    return (items) => {
-      noWait.get();
-      try {
-        return all.immediate(items);
-      } catch (error) {
-        if (isBusy(error) && !this.sqlite.inTransaction) return BUSY;
-        throw error;
-      } finally {
-        wait.get();
-      }
-    };
-  }
-
-  #appendItem(s: AppendStatements, state: BatchState, m: NewMessage): Outcome {
-    try {
-      return { ok: true, result: appendOne(s, state, m) };
-    } catch (error) {
-      // A constraint error backs out its statement only; anything that ended the transaction
-      // (I/O error, disk full) must fail the whole batch, or later items would autocommit.
-      if (!this.sqlite.inTransaction) throw error;
-      return { ok: false, error };
-    }
+    // Prepared lazily: the tables exist only after `migrate()`.
+    this.#commitBatch ??= compileAppendBatch(this.sqlite, true);
+    return this.#commitBatch(batch.map((p) => p.message));
   }
 }
 
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
-}
-
-function settle(batch: Pending[], outcomes: Outcome[]): void {
+/**
+ * Settles each pending append with its outcome, in order.
+ *
+ * @example
+ * settle(batch, outcomes); // outcomes[i] settles batch[i]
+ */
+export function settle(batch: readonly Pending[], outcomes: readonly Outcome[]): void {
   batch.forEach((pending, i) => {
     const outcome = outcomes[i];
     if (outcome === undefined) pending.reject(new Error('append outcome missing'));
     else if (outcome.ok) pending.resolve(outcome.result);
     else pending.reject(outcome.error);
   });
-}
-
-function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): AppendResult {
-  const author = s.joinedAuthor(state, m.conversationId, m.authorId);
-  if (author === undefined) return { kind: 'not_participant' };
-  // What can throw runs before the write, so a failing item writes nothing.
-  if (state.time.raw !== m.createdAt) state.time = { raw: m.createdAt, iso: iso(m.createdAt) };
-  const createdAt = state.time.iso;
-  const attributes = JSON.stringify(m.attributes);
-  const conversation = s.conversation(state, m.conversationId);
-  if (conversation === undefined) return { kind: 'not_participant' };
-  const index = conversation.last + 1;
-  const inserted = s.insert(m, index, attributes, createdAt);
-  if (!inserted) {
-    // Only a repeated (conversation, author, client id) is ignored by the insert.
-    const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);
-    if (original === undefined) throw new Error(`message ${m.id} was neither inserted nor found`);
-    return { kind: 'ok', message: original, duplicate: true };
-  }
-  conversation.last = index;
-  conversation.activityAt = createdAt;
-  conversation.dirty = true;
-  const message = {
-    id: m.id,
-    conversationId: m.conversationId,
-    index,
-    authorId: m.authorId,
-    author,
-    body: m.body,
-    clientId: m.clientId,
-    attributes: m.attributes,
-    createdAt,
-  };
-  return { kind: 'ok', message, duplicate: false };
 }

@@ -1,0 +1,107 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { AppendResult, NewMessage } from '../storage.js';
+import { iso } from '../common/rows.js';
+import { appendStatements, newBatchState, type AppendStatements, type BatchState } from './append-statements.js';
+
+/** What one item of a batch came to: its result, or the error it alone failed with. */
+export type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
+/** BEGIN IMMEDIATE found the write lock taken (the checkpoint worker, another process). */
+export const BUSY = Symbol('busy');
+
+/** Writes one batch in one transaction; `BUSY` when it could not start (nothing written). */
+export type CommitBatch = (messages: readonly NewMessage[]) => Outcome[] | typeof BUSY;
+
+/**
+ * Prepares the batch transaction on `db`. With `retryBusy`, BEGIN IMMEDIATE runs with
+ * `busy_timeout = 0` and a taken lock returns `BUSY`, for the caller to retry on a timer: on
+ * the event loop, SQLite's busy handler would sleep with every socket waiting. Without it (a
+ * worker thread, where sleeping stops nothing else), the connection's busy_timeout applies.
+ * Prepared lazily by callers: the tables exist only after `migrate()`.
+ *
+ * Per item the work is a primary-key membership lookup (cached for the batch), an
+ * `INSERT ... ON CONFLICT DO NOTHING` on the client-id index, and, only when that inserted
+ * nothing, a lookup of the original. Indexes are assigned in JS from one read of
+ * `last_message_index` per conversation, and the counter is written once per conversation at
+ * the end of the batch. An item fails alone without a savepoint: its only write is one
+ * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
+ * would have taken is handed to the next item, so no gap appears.
+ *
+ * @example
+ * const commit = compileAppendBatch(sqlite, true);
+ * const outcomes = commit([message]); // BUSY, or one outcome per message, after COMMIT
+ */
+export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolean): CommitBatch {
+  const s = appendStatements(db);
+  const all = db.transaction((items: readonly NewMessage[]) => {
+    const state = newBatchState();
+    const outcomes = items.map((m) => appendItem(db, s, state, m));
+    s.writeCounters(state);
+    return outcomes;
+  });
+  // IMMEDIATE takes the write lock up front, so another connection cannot make us fail midway.
+  if (!retryBusy) return (items) => all.immediate(items);
+  const noWait = db.prepare('pragma busy_timeout = 0');
+  const wait = db.prepare(`pragma busy_timeout = ${String(db.pragma('busy_timeout', { simple: true }))}`);
+  return (items) => {
+    noWait.get();
+    try {
+      return all.immediate(items);
+    } catch (error) {
+      if (isBusy(error) && !db.inTransaction) return BUSY;
+      throw error;
+    } finally {
+      wait.get();
+    }
+  };
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
+
+function appendItem(db: BetterSqlite3.Database, s: AppendStatements, state: BatchState, m: NewMessage): Outcome {
+  try {
+    return { ok: true, result: appendOne(s, state, m) };
+  } catch (error) {
+    // A constraint error backs out its statement only; anything that ended the transaction
+    // (I/O error, disk full) must fail the whole batch, or later items would autocommit.
+    if (!db.inTransaction) throw error;
+    return { ok: false, error };
+  }
+}
+
+function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): AppendResult {
+  const author = s.joinedAuthor(state, m.conversationId, m.authorId);
+  if (author === undefined) return { kind: 'not_participant' };
+  // What can throw runs before the write, so a failing item writes nothing.
+  if (state.time.raw !== m.createdAt) state.time = { raw: m.createdAt, iso: iso(m.createdAt) };
+  const createdAt = state.time.iso;
+  const attributes = JSON.stringify(m.attributes);
+  const conversation = s.conversation(state, m.conversationId);
+  if (conversation === undefined) return { kind: 'not_participant' };
+  const index = conversation.last + 1;
+  const inserted = s.insert(m, index, attributes, createdAt);
+  if (!inserted) {
+    // Only a repeated (conversation, author, client id) is ignored by the insert.
+    const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);
+    if (original === undefined) throw new Error(`message ${m.id} was neither inserted nor found`);
+    return { kind: 'ok', message: original, duplicate: true };
+  }
+  conversation.last = index;
+  conversation.activityAt = createdAt;
+  conversation.dirty = true;
+  const message = {
+    id: m.id,
+    conversationId: m.conversationId,
+    index,
+    authorId: m.authorId,
+    author,
+    body: m.body,
+    clientId: m.clientId,
+    attributes: m.attributes,
+    createdAt,
+  };
+  return { kind: 'ok', message, duplicate: false };
+}
