@@ -10,6 +10,7 @@ import { AppendBatcher, type WithConnection } from './append-batcher.js';
 import { sqliteReads } from './sqlite-reads.js';
 import { StatementCache } from './statement-cache.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+import { startAppendWorker, type AppendSink } from './worker-append-batcher.js';
 
 // SQLite's own default; what the connection falls back to if the checkpoint worker dies.
 const AUTOCHECKPOINT_PAGES = 1000;
@@ -45,7 +46,13 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   // raw transaction from interleaving with a Kysely transaction on the same handle.
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
   const batcher = new AppendBatcher(sqlite, withConnection);
-  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file, batcher);
+  let checkpointer: Promise<WalCheckpointer | undefined> = Promise.resolve(undefined);
+  // The in-thread path with its own checkpoint worker, for when the append worker is not there.
+  const inThread = (): AppendSink => {
+    if (!inMemory) checkpointer = moveCheckpointsOffThread(sqlite, opts.file, batcher);
+    return batcher;
+  };
+  const appends = inMemory ? batcher : await commitOffThread(sqlite, opts.file, inThread);
 
   return createKyselyStorage(db, {
     kind: 'sqlite',
@@ -55,15 +62,35 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       await sql`select 1`.execute(db);
     },
     async close() {
-      // First: it releases a pause of the batcher, and the main connection must close last so
-      // that its close checkpoints and removes the WAL.
-      await checkpointer?.stop();
-      await batcher.drain();
+      // The checkpoint worker first: it releases a pause of the batcher. The main connection
+      // must close last, so that its close checkpoints and removes the WAL.
+      await (await checkpointer)?.stop();
+      await appends.drain();
       await db.destroy();
     },
-    appendMessage: (message) => batcher.append(message),
+    appendMessage: (message) => appends.append(message),
     reads: sqliteReads(sqlite, withConnection),
   });
+}
+
+/**
+ * Moves the append transactions (and their fsyncs) to a worker thread with its own connection,
+ * which also runs the WAL checkpoints between batches. If it cannot start, appends run on
+ * this thread, with the checkpoint worker (`inThread`); if it dies later, the same happens.
+ */
+async function commitOffThread(
+  sqlite: BetterSqlite3.Database,
+  file: string,
+  inThread: () => AppendSink,
+): Promise<AppendSink> {
+  sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+  // The worker checkpoints; a commit on either connection must not.
+  sqlite.pragma('wal_autocheckpoint = 0');
+  try {
+    return await startAppendWorker({ file, journalSizeLimit: JOURNAL_SIZE_LIMIT, fallBack: inThread });
+  } catch {
+    return inThread();
+  }
 }
 
 /**

@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Database } from '../schema.js';
+import type { AppendResult } from '../storage.js';
+import { runMigrations } from '../migrations.js';
+import { createKyselyStorage } from '../common/kysely-storage.js';
+import { expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
+import { AppendBatcher, type WithConnection } from './append-batcher.js';
+import { startAppendWorker } from './worker-append-batcher.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'parley-append-worker-'));
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function setUp(name: string) {
+  const file = join(dir, `${name}.sqlite`);
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('wal_autocheckpoint = 0');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
+  const inThread = new AppendBatcher(sqlite, withConnection);
+  const fellBack: unknown[] = [];
+  const appends = await startAppendWorker({ file, fallBack: (error) => (fellBack.push(error), inThread) });
+  const storage = createKyselyStorage(db, {
+    kind: 'sqlite',
+    isUniqueViolation: () => false,
+    migrate: () => runMigrations(db),
+    ping: async () => undefined,
+    close: async () => {
+      await appends.drain();
+      await db.destroy();
+    },
+    appendMessage: (m) => appends.append(m),
+  });
+  await storage.migrate();
+  const ada = await makeUser(storage);
+  const c = await makeConversation(storage, ada);
+  // Another connection holding the write lock keeps the worker's batch in flight.
+  const other = new BetterSqlite3(file);
+  const count = (): unknown => other.prepare('select count(*) from messages').pluck().get();
+  return { file, appends, storage, ada, c, other, count, fellBack };
+}
+
+describe('WorkerAppendBatcher', () => {
+  it('resolves only after the commit, while the event loop keeps running', async () => {
+    const { appends, storage, ada, c, other, count, fellBack } = await setUp('commit');
+    other.exec('begin immediate');
+    let settled = false;
+    const sent = storage.appendMessage(newMessage(c.id, ada)).then((r) => ((settled = true), r));
+    let turns = 0;
+    const spin = setInterval(() => (turns += 1), 1);
+    await later(50);
+    clearInterval(spin);
+    expect(turns).toBeGreaterThan(5);
+    expect(settled).toBe(false);
+    expect(appends.batches).toBe(1);
+    other.exec('rollback');
+    expect(expectOk(await sent).message.index).toBe(1);
+    expect(count()).toBe(1);
+    expect(fellBack).toEqual([]);
+    other.close();
+    await storage.close();
+  });
+
+  it('sends what accumulated during a commit as the next batch, in call order', async () => {
+    const { appends, storage, ada, c, other } = await setUp('accumulate');
+    other.exec('begin immediate');
+    const first = storage.appendMessage(newMessage(c.id, ada, { body: 'm1' }));
+    await later(20);
+    const rest: Promise<AppendResult>[] = [];
+    for (const n of [2, 3, 4]) {
+      rest.push(storage.appendMessage(newMessage(c.id, ada, { body: `m${n}` })));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(appends.batches).toBe(1);
+    other.exec('rollback');
+    const results = await Promise.all([first, ...rest]);
+    expect(results.map((r) => expectOk(r).message.index)).toEqual([1, 2, 3, 4]);
+    expect(appends.batches).toBe(2);
+    expect((await storage.listMessages(c.id, { limit: 10 })).messages.map((m) => m.body)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    other.close();
+    await storage.close();
+  });
+
+  it('fails one bad item alone with the SQLite error code, as in-thread', async () => {
+    const { storage, ada, c, other } = await setUp('bad-item');
+    const good = newMessage(c.id, ada);
+    const results = await Promise.allSettled([storage.appendMessage(good), storage.appendMessage({ ...good, clientId: 'other' })]);
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { kind: 'ok', message: { index: 1 } } });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: expect.stringMatching(/^SQLITE_CONSTRAINT/) } });
+    expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(2);
+    other.close();
+    await storage.close();
+  });
+
+  it('lets event-loop writes through between batches', async () => {
+    const { storage, ada, c, other } = await setUp('main-writes');
+    const sends = Array.from({ length: 200 }, () => storage.appendMessage(newMessage(c.id, ada)));
+    const creates = Array.from({ length: 20 }, () => makeConversation(storage, ada));
+    await Promise.all([...sends, ...creates]);
+    expect(await storage.getConversation(c.id)).toMatchObject({ lastMessageIndex: 200 });
+    other.close();
+    await storage.close();
+  });
+
+  it('fails the in-flight batch when the worker dies, then appends in-thread without a gap', async () => {
+    const { appends, storage, ada, c, other, fellBack } = await setUp('death');
+    other.exec('begin immediate');
+    const lost = storage.appendMessage(newMessage(c.id, ada));
+    await later(20);
+    const terminated = appends.terminateWorker();
+    other.exec('rollback');
+    await expect(lost).rejects.toThrow(/worker died/);
+    await terminated;
+    expect(fellBack).toHaveLength(1);
+    const next = expectOk(await storage.appendMessage(newMessage(c.id, ada))).message;
+    const stored = (await storage.listMessages(c.id, { limit: 10 })).messages.map((m) => m.index);
+    expect(stored).toEqual(Array.from({ length: next.index }, (_, i) => i + 1));
+    other.close();
+    await storage.close();
+  });
+
+  it('drains on close: settles the batch in flight and the queued ones, then stops the worker', async () => {
+    const { file, storage, ada, c, other, count } = await setUp('drain');
+    other.exec('begin immediate');
+    const first = storage.appendMessage(newMessage(c.id, ada));
+    await later(20);
+    const second = storage.appendMessage(newMessage(c.id, ada));
+    const closing = storage.close();
+    await expect(storage.appendMessage(newMessage(c.id, ada))).rejects.toThrow(/closed/);
+    other.exec('rollback');
+    await closing;
+    expect([expectOk(await first).message.index, expectOk(await second).message.index]).toEqual([1, 2]);
+    expect(count()).toBe(2);
+    other.close();
+    // The worker's connection closed before the main one, and `other` last: no WAL is left.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+});
