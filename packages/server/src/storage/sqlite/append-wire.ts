@@ -13,9 +13,6 @@ export interface AppendWorkerData {
   file: string;
   busyTimeoutMs: number;
   journalSizeLimit: number;
-  checkpointIntervalMs: number;
-  restartFrames: number;
-  checkpointBusyTimeoutMs: number;
 }
 
 /** An error as it crosses the thread boundary. */
@@ -29,7 +26,10 @@ export interface WireError {
 export type WireOutcome = { ok: true; result: AppendResult } | { ok: false; error: WireError };
 
 /** Event loop -> worker. */
-export type ToWorker = { type: 'batch'; messages: NewMessage[] } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'batch'; messages: NewMessage[] }
+  | { type: 'autocheckpoint'; pages: number }
+  | { type: 'stop' };
 
 /** Worker -> event loop: one answer per batch, in order, after `ready`. */
 export type FromWorker =

@@ -6,13 +6,9 @@ import { outcomeToWire, toWire, type AppendWorkerData, type FromWorker, type ToW
 /*
  * The append worker: its own connection to the database file runs each batch's transaction,
  * so the COMMIT and its fsync block this thread, not the event loop. The event loop sends one
- * batch at a time and waits for its answer, so batches commit in call order. Between batches
- * it also runs the WAL checkpoints (the connections have `wal_autocheckpoint = 0`): PASSIVE
- * on a timer, and RESTART once the log passes `restartFrames`. RESTART needs no writer
- * active; since this thread is the one that writes batches, a moment between two batches is
- * such a gap, and the event loop's own writes are short (a briefly waiting busy handler).
- * RESTART rather than TRUNCATE: the next commits overwrite the file's existing blocks from the
- * start, instead of paying block allocation in every fsync (ADR 0005).
+ * batch at a time and waits for its answer, so batches commit in call order. Checkpoints are
+ * not run here: a PASSIVE pass (copy pages, fsync the database) would hold up every batch
+ * behind it, while on the checkpoint worker's thread it overlaps the commits (ADR 0005).
  */
 
 const port = parentPort;
@@ -22,6 +18,7 @@ const db = new BetterSqlite3(data.file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('foreign_keys = ON');
+// The checkpoint worker checkpoints; a commit here must not.
 db.pragma('wal_autocheckpoint = 0');
 db.pragma(`journal_size_limit = ${String(data.journalSizeLimit)}`);
 // Sleeping in SQLite's busy handler is harmless here: nothing else runs on this thread.
@@ -43,27 +40,16 @@ function runBatch(messages: ToWorker & { type: 'batch' }): void {
   }
 }
 
-function checkpoint(): void {
-  db.pragma(`busy_timeout = ${String(data.checkpointBusyTimeoutMs)}`);
-  try {
-    const passive = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
-    if ((passive[0]?.log ?? 0) >= data.restartFrames) db.pragma('wal_checkpoint(RESTART)');
-  } catch (error) {
-    // A lock still taken after the wait: the next pass tries again.
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') throw error;
-  } finally {
-    db.pragma(`busy_timeout = ${String(data.busyTimeoutMs)}`);
-  }
-}
-
-const timer = setInterval(checkpoint, data.checkpointIntervalMs);
 port.on('message', (message: ToWorker) => {
   if (message.type === 'batch') {
     runBatch(message);
     return;
   }
-  clearInterval(timer);
+  // The checkpoint worker died: commits here must then checkpoint by themselves.
+  if (message.type === 'autocheckpoint') {
+    db.pragma(`wal_autocheckpoint = ${String(message.pages)}`);
+    return;
+  }
   db.close();
   port.close();
 });

@@ -46,13 +46,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   // raw transaction from interleaving with a Kysely transaction on the same handle.
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
   const batcher = new AppendBatcher(sqlite, withConnection);
-  let checkpointer: Promise<WalCheckpointer | undefined> = Promise.resolve(undefined);
-  // The in-thread path with its own checkpoint worker, for when the append worker is not there.
-  const inThread = (): AppendSink => {
-    if (!inMemory) checkpointer = moveCheckpointsOffThread(sqlite, opts.file, batcher);
-    return batcher;
-  };
-  const appends = inMemory ? batcher : await commitOffThread(sqlite, opts.file, inThread);
+  const appends = inMemory ? batcher : await commitOffThread(opts.file, batcher);
+  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file, appends);
 
   return createKyselyStorage(db, {
     kind: 'sqlite',
@@ -64,7 +59,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     async close() {
       // The checkpoint worker first: it releases a pause of the batcher. The main connection
       // must close last, so that its close checkpoints and removes the WAL.
-      await (await checkpointer)?.stop();
+      await checkpointer?.stop();
       await appends.drain();
       await db.destroy();
     },
@@ -74,22 +69,14 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
 }
 
 /**
- * Moves the append transactions (and their fsyncs) to a worker thread with its own connection,
- * which also runs the WAL checkpoints between batches. If it cannot start, appends run on
- * this thread, with the checkpoint worker (`inThread`); if it dies later, the same happens.
+ * Moves the append transactions (and their fsyncs) to a worker thread with its own
+ * connection. If it cannot start, appends run on this thread; if it dies later, the same.
  */
-async function commitOffThread(
-  sqlite: BetterSqlite3.Database,
-  file: string,
-  inThread: () => AppendSink,
-): Promise<AppendSink> {
-  sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-  // The worker checkpoints; a commit on either connection must not.
-  sqlite.pragma('wal_autocheckpoint = 0');
+async function commitOffThread(file: string, inThread: AppendBatcher): Promise<AppendSink & Partial<AutoCheckpoint>> {
   try {
-    return await startAppendWorker({ file, journalSizeLimit: JOURNAL_SIZE_LIMIT, fallBack: inThread });
+    return await startAppendWorker({ file, journalSizeLimit: JOURNAL_SIZE_LIMIT, fallBack: () => inThread });
   } catch {
-    return inThread();
+    return inThread;
   }
 }
 
@@ -101,19 +88,25 @@ async function commitOffThread(
 async function moveCheckpointsOffThread(
   sqlite: BetterSqlite3.Database,
   file: string,
-  batcher: AppendBatcher,
+  appends: AppendSink & Partial<AutoCheckpoint>,
 ): Promise<WalCheckpointer | undefined> {
   sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   const fallBack = (): void => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    appends.autocheckpoint?.(AUTOCHECKPOINT_PAGES);
   };
   sqlite.pragma('wal_autocheckpoint = 0');
   try {
-    return await startWalCheckpointer({ file, onFailure: fallBack, pauseWrites: () => batcher.pause() });
+    return await startWalCheckpointer({ file, onFailure: fallBack, pauseWrites: () => appends.pause() });
   } catch {
     fallBack();
     return undefined;
   }
+}
+
+/** The append worker's connection, told to checkpoint by itself. */
+interface AutoCheckpoint {
+  autocheckpoint(pages: number): void;
 }
 
 function isSqliteUniqueViolation(error: unknown): boolean {

@@ -93,6 +93,30 @@ describe('WorkerAppendBatcher', () => {
     await storage.close();
   });
 
+  it('holds batches while paused, and grants a pause only once the batch in flight is done', async () => {
+    const { storage, ada, c, other, appends } = await setUp('pause');
+    other.exec('begin immediate');
+    const first = storage.appendMessage(newMessage(c.id, ada));
+    await later(20);
+    let paused = false;
+    const pausing = appends.pause().then((resume) => ((paused = true), resume));
+    await later(20);
+    expect(paused).toBe(false);
+    other.exec('rollback');
+    const resume = await pausing;
+    expect(expectOk(await first).message.index).toBe(1);
+    let settled = false;
+    const held = storage.appendMessage(newMessage(c.id, ada)).then((r) => ((settled = true), r));
+    await later(20);
+    expect(settled).toBe(false);
+    expect(appends.batches).toBe(1);
+    resume();
+    resume(); // a second call is harmless
+    expect(expectOk(await held).message.index).toBe(2);
+    other.close();
+    await storage.close();
+  });
+
   it('fails one bad item alone with the SQLite error code, as in-thread', async () => {
     const { storage, ada, c, other } = await setUp('bad-item');
     const good = newMessage(c.id, ada);

@@ -4,10 +4,12 @@ import type { AppendResult, NewMessage } from '../storage.js';
 import { settle, type Pending } from './append-batcher.js';
 import { fromWire, outcomeFromWire, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
 
-/** Where appends go once the worker is gone: the in-thread batcher. */
+/** What the storage appends through: the worker, or the in-thread batcher. */
 export interface AppendSink {
   append(message: NewMessage): Promise<AppendResult>;
   drain(): Promise<void>;
+  /** Holds new batches; resolves, once none is in flight, with the function resuming them. */
+  pause(): Promise<() => void>;
 }
 
 /** Options for `startAppendWorker`. */
@@ -18,10 +20,6 @@ export interface AppendWorkerOptions {
   busyTimeoutMs?: number;
   /** Size the WAL file is trimmed to after a restart; default 64 MiB. */
   journalSizeLimit?: number;
-  /** Time between checkpoint passes; default 250 ms. */
-  checkpointIntervalMs?: number;
-  /** WAL size (in frames) above which a pass ends with RESTART; default 4,096 (16 MiB). */
-  restartFrames?: number;
   /** Called once if the worker dies; returns where the remaining appends go (in-thread). */
   fallBack(error: unknown): AppendSink;
 }
@@ -53,9 +51,6 @@ export async function startAppendWorker(opts: AppendWorkerOptions): Promise<Work
     file: opts.file,
     busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
     journalSizeLimit: opts.journalSizeLimit ?? 64 * 1024 * 1024,
-    checkpointIntervalMs: opts.checkpointIntervalMs ?? 250,
-    restartFrames: opts.restartFrames ?? 4096,
-    checkpointBusyTimeoutMs: 100,
   };
   const tsx = fromSources ? createRequire(import.meta.url).resolve('tsx/esm/api') : undefined;
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...data, entry, tsx } });
@@ -91,6 +86,8 @@ export class WorkerAppendBatcher implements AppendSink {
   #stopping = false;
   #fallback: AppendSink | undefined;
   #idle: (() => void)[] = [];
+  #paused = 0;
+  #pausing: (() => void)[] = [];
   #exited: Promise<void>;
   #batches = 0;
 
@@ -142,13 +139,36 @@ export class WorkerAppendBatcher implements AppendSink {
     await this.#fallback?.drain();
   }
 
+  /**
+   * Holds new batches (the checkpoint worker's RESTART needs the write lock); resolves once
+   * no batch is in flight, with the function that lets them go on.
+   */
+  pause(): Promise<() => void> {
+    if (this.#fallback !== undefined) return this.#fallback.pause();
+    this.#paused += 1;
+    let resumed = false;
+    const resume = (): void => {
+      if (resumed) return;
+      resumed = true;
+      this.#paused -= 1;
+      if (this.#paused === 0) this.#post();
+    };
+    if (this.#inFlight === undefined) return Promise.resolve(resume);
+    return new Promise((resolve) => this.#pausing.push(() => resolve(resume)));
+  }
+
+  /** Lets the worker's commits checkpoint by themselves (the checkpoint worker is gone). */
+  autocheckpoint(pages: number): void {
+    if (this.#fallback === undefined) this.worker.postMessage({ type: 'autocheckpoint', pages } satisfies ToWorker);
+  }
+
   /** Ends the worker thread as a crash would (tests, and the fall-back path's own checks). */
   async terminateWorker(): Promise<void> {
     await this.worker.terminate();
   }
 
   #post(): void {
-    if (this.#inFlight !== undefined || this.#fallback !== undefined) return;
+    if (this.#inFlight !== undefined || this.#fallback !== undefined || this.#paused > 0) return;
     if (this.#queue.length === 0) {
       for (const notify of this.#idle.splice(0)) notify();
       return;
@@ -171,6 +191,7 @@ export class WorkerAppendBatcher implements AppendSink {
       const error = fromWire(message.error);
       batch.forEach((p) => p.reject(error));
     }
+    for (const notify of this.#pausing.splice(0)) notify();
     // What accumulated meanwhile goes at once: it has already waited one commit.
     this.#post();
   }
@@ -185,6 +206,8 @@ export class WorkerAppendBatcher implements AppendSink {
     const fallback = this.fallBack(error);
     this.#fallback = fallback;
     for (const p of this.#queue.splice(0)) fallback.append(p.message).then(p.resolve, p.reject);
+    // A pause granted here holds nothing any more; the next one goes to the fallback.
+    for (const notify of this.#pausing.splice(0)) notify();
     for (const notify of this.#idle.splice(0)) notify();
   }
 }
