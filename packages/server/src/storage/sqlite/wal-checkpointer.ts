@@ -5,9 +5,9 @@ import { Worker } from 'node:worker_threads';
 export interface WalCheckpointerOptions {
   /** The database file (not ':memory:'). */
   file: string;
-  /** Time between checkpoint passes; default 1,000 ms (a hot page written many times in that window is copied once). */
+  /** Time between checkpoint passes; default 250 ms. */
   intervalMs?: number;
-  /** WAL size (in frames) above which a pass ends with RESTART; default 16,384 (64 MiB of 4 KiB pages). */
+  /** WAL size (in frames) above which a pass ends with RESTART; default 4,096 (16 MiB of 4 KiB pages). */
   restartFrames?: number;
   /** How long RESTART waits for a commit in progress to end; default 100 ms. */
   busyTimeoutMs?: number;
@@ -92,8 +92,8 @@ const driver = createRequire(import.meta.url).resolve('better-sqlite3');
 export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promise<WalCheckpointer> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 1000,
-      restartFrames: opts.restartFrames ?? 16384,
+    workerData: { driver, file: opts.file, intervalMs: opts.intervalMs ?? 250,
+      restartFrames: opts.restartFrames ?? 4096,
       busyTimeoutMs: opts.busyTimeoutMs ?? 100,
     },
   });
