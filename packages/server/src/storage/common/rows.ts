@@ -4,6 +4,7 @@ import type {
   ConversationRecord,
   InviteRecord,
   MessageRecord,
+  NewMessage,
   ParticipantRecord,
   SessionRecord,
   UserRecord,
@@ -143,3 +144,24 @@ export const messageColumns = [
   'm.created_at',
   'u.username',
 ] as const;
+
+/**
+ * The record of a message just appended at `index` by `author` (the same on every database).
+ * `createdAt` is `m.createdAt` already normalised by `iso` (callers in a batch reuse it).
+ *
+ * @example
+ * const record = appendedMessage(newMessage, 42, 'ada', iso(newMessage.createdAt));
+ */
+export function appendedMessage(m: NewMessage, index: number, author: string, createdAt: string): MessageRecord {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    index,
+    authorId: m.authorId,
+    author,
+    body: m.body,
+    clientId: m.clientId,
+    attributes: m.attributes,
+    createdAt,
+  };
+}

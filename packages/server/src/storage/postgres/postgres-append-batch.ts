@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { AppendResult, MessageRecord, NewMessage } from '../storage.js';
 import type { MessagesTable } from '../schema.js';
-import { iso, toMessage } from '../common/rows.js';
+import { appendedMessage, iso, toMessage } from '../common/rows.js';
 
 /*
  * Several appends in ONE transaction and three round trips, whatever the batch size:
@@ -120,7 +120,7 @@ function decide(messages: readonly NewMessage[], rows: Map<number, CheckRow>, la
       firstByClientId.set(key, i);
     }
     last.set(m.conversationId, previous + 1);
-    return { kind: 'ok', message: toRecord(m, previous + 1, row.username), duplicate: false };
+    return { kind: 'ok', message: appendedMessage(m, previous + 1, row.username, iso(m.createdAt)), duplicate: false };
   });
 }
 
@@ -150,20 +150,6 @@ async function write(client: pg.ClientBase, decisions: readonly Decision[], last
       accepted.map((m) => m.createdAt),
     ],
   });
-}
-
-function toRecord(m: NewMessage, index: number, author: string): MessageRecord {
-  return {
-    id: m.id,
-    conversationId: m.conversationId,
-    index,
-    authorId: m.authorId,
-    author,
-    body: m.body,
-    clientId: m.clientId,
-    attributes: m.attributes,
-    createdAt: iso(m.createdAt),
-  };
 }
 
 function asDuplicate(first: Decision | undefined): AppendResult {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { AppendResult, MessageRecord, NewMessage } from '../storage.js';
 import type { MessagesTable } from '../schema.js';
-import { iso, toMessage } from '../common/rows.js';
+import { appendedMessage, iso, toMessage } from '../common/rows.js';
 
 /*
  * The send path on PostgreSQL: ONE statement, so one round trip and one implicit transaction
@@ -57,18 +57,7 @@ export async function appendMessagePg(pool: pg.Pool, m: NewMessage): Promise<App
     throw error;
   }
   if (row === undefined) return { kind: 'not_participant' };
-  const message: MessageRecord = {
-    id: m.id,
-    conversationId: m.conversationId,
-    index: Number(row.idx),
-    authorId: m.authorId,
-    author: row.username,
-    body: m.body,
-    clientId: m.clientId,
-    attributes: m.attributes,
-    createdAt,
-  };
-  return { kind: 'ok', message, duplicate: false };
+  return { kind: 'ok', message: appendedMessage(m, Number(row.idx), row.username, createdAt), duplicate: false };
 }
 
 function isClientIdViolation(error: unknown): boolean {

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
-import { iso } from '../common/rows.js';
+import { appendedMessage, iso } from '../common/rows.js';
 import { appendStatements, newBatchState, type AppendStatements, type BatchState } from './append-statements.js';
 
 /** What one item of a batch came to: its result, or the error it alone failed with. */
@@ -92,16 +92,5 @@ function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): Appen
   conversation.last = index;
   conversation.activityAt = createdAt;
   conversation.dirty = true;
-  const message = {
-    id: m.id,
-    conversationId: m.conversationId,
-    index,
-    authorId: m.authorId,
-    author,
-    body: m.body,
-    clientId: m.clientId,
-    attributes: m.attributes,
-    createdAt,
-  };
-  return { kind: 'ok', message, duplicate: false };
+  return { kind: 'ok', message: appendedMessage(m, index, author, createdAt), duplicate: false };
 }
