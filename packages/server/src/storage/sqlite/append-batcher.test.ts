@@ -3,8 +3,7 @@ import { at, expectOk, makeConversation, makeUser, newMessage } from '../contrac
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
-import { runMigrations } from '../migrations.js';
-import { createKyselyStorage } from '../common/kysely-storage.js';
+import { storageOver } from '../contract/batcher-storage.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
 
 async function setUp() {
@@ -12,17 +11,7 @@ async function setUp() {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
   const batcher = new AppendBatcher(sqlite, withConnection);
-  const storage = createKyselyStorage(db, {
-    kind: 'sqlite',
-    isUniqueViolation: () => false,
-    migrate: () => runMigrations(db),
-    ping: async () => undefined,
-    close: async () => {
-      await batcher.drain();
-      await db.destroy();
-    },
-    appendMessage: (m) => batcher.append(m),
-  });
+  const storage = storageOver(db, batcher);
   await storage.migrate();
   const ada = await makeUser(storage);
   const c = await makeConversation(storage, ada);

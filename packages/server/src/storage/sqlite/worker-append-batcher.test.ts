@@ -7,8 +7,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../schema.js';
 import type { AppendResult } from '../storage.js';
-import { runMigrations } from '../migrations.js';
-import { createKyselyStorage } from '../common/kysely-storage.js';
+import { storageOver } from '../contract/batcher-storage.js';
 import { expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
 import { startAppendWorker } from './worker-append-batcher.js';
@@ -32,17 +31,7 @@ async function setUp(name: string) {
   const inThread = new AppendBatcher(sqlite, withConnection);
   const fellBack: unknown[] = [];
   const appends = await startAppendWorker({ file, fallBack: (error) => (fellBack.push(error), inThread) });
-  const storage = createKyselyStorage(db, {
-    kind: 'sqlite',
-    isUniqueViolation: () => false,
-    migrate: () => runMigrations(db),
-    ping: async () => undefined,
-    close: async () => {
-      await appends.drain();
-      await db.destroy();
-    },
-    appendMessage: (m) => appends.append(m),
-  });
+  const storage = storageOver(db, appends);
   await storage.migrate();
   const ada = await makeUser(storage);
   const c = await makeConversation(storage, ada);
