@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
 import { BUSY, compileAppendBatch, type CommitBatch, type Outcome } from './append-batch.js';
+import { PauseGate } from './pause-gate.js';
 
 /** Runs `fn` while holding the only SQLite connection, so no Kysely transaction interleaves. */
 export type WithConnection = <T>(fn: () => T) => Promise<T>;
@@ -31,8 +32,9 @@ export class AppendBatcher {
   #scheduled = false;
   #closed = false;
   #running = false;
-  #paused = 0;
-  #idle: (() => void)[] = [];
+  readonly #gate = new PauseGate(() => {
+    if (this.#queue.length > 0) this.#schedule(0);
+  });
   #busySince: number | undefined;
   #inFlight: Promise<void> = Promise.resolve();
   #commitBatch: CommitBatch | undefined;
@@ -64,16 +66,7 @@ export class AppendBatcher {
    * no batch is in flight, with the function that lets them go on.
    */
   pause(): Promise<() => void> {
-    this.#paused += 1;
-    let resumed = false;
-    const resume = (): void => {
-      if (resumed) return;
-      resumed = true;
-      this.#paused -= 1;
-      if (this.#paused === 0 && this.#queue.length > 0) this.#schedule(0);
-    };
-    if (!this.#running) return Promise.resolve(resume);
-    return new Promise((resolve) => this.#idle.push(() => resolve(resume)));
+    return this.#gate.pause(this.#running);
   }
 
   #schedule(delayMs: number): void {
@@ -86,7 +79,7 @@ export class AppendBatcher {
   /** One batch at a time: appends made while one is in flight form the next, in call order. */
   #flush(): void {
     this.#scheduled = false;
-    if (this.#running || this.#paused > 0 || this.#queue.length === 0) return;
+    if (this.#running || this.#gate.paused || this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
     this.#running = true;
@@ -99,7 +92,7 @@ export class AppendBatcher {
 
   #done(batch: Pending[], outcomes: Outcome[] | typeof BUSY | { error: unknown }): void {
     this.#running = false;
-    for (const notify of this.#idle.splice(0)) notify();
+    this.#gate.batchEnded();
     if (outcomes === BUSY) {
       const now = Date.now();
       this.#busySince ??= now;

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppendResult, NewMessage } from '../storage.js';
 import { settle, type Pending } from './append-batcher.js';
 import { fromWire, outcomeFromWire, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
+import { PauseGate } from './pause-gate.js';
 
 /** What the storage appends through: the worker, or the in-thread batcher. */
 export interface AppendSink {
@@ -86,8 +87,7 @@ export class WorkerAppendBatcher implements AppendSink {
   #stopping = false;
   #fallback: AppendSink | undefined;
   #idle: (() => void)[] = [];
-  #paused = 0;
-  #pausing: (() => void)[] = [];
+  readonly #gate = new PauseGate(() => this.#post());
   #exited: Promise<void>;
   #batches = 0;
 
@@ -145,16 +145,7 @@ export class WorkerAppendBatcher implements AppendSink {
    */
   pause(): Promise<() => void> {
     if (this.#fallback !== undefined) return this.#fallback.pause();
-    this.#paused += 1;
-    let resumed = false;
-    const resume = (): void => {
-      if (resumed) return;
-      resumed = true;
-      this.#paused -= 1;
-      if (this.#paused === 0) this.#post();
-    };
-    if (this.#inFlight === undefined) return Promise.resolve(resume);
-    return new Promise((resolve) => this.#pausing.push(() => resolve(resume)));
+    return this.#gate.pause(this.#inFlight !== undefined);
   }
 
   /** Lets the worker's commits checkpoint by themselves (the checkpoint worker is gone). */
@@ -168,7 +159,7 @@ export class WorkerAppendBatcher implements AppendSink {
   }
 
   #post(): void {
-    if (this.#inFlight !== undefined || this.#fallback !== undefined || this.#paused > 0) return;
+    if (this.#inFlight !== undefined || this.#fallback !== undefined || this.#gate.paused) return;
     if (this.#queue.length === 0) {
       for (const notify of this.#idle.splice(0)) notify();
       return;
@@ -191,7 +182,7 @@ export class WorkerAppendBatcher implements AppendSink {
       const error = fromWire(message.error);
       batch.forEach((p) => p.reject(error));
     }
-    for (const notify of this.#pausing.splice(0)) notify();
+    this.#gate.batchEnded();
     // What accumulated meanwhile goes at once: it has already waited one commit.
     this.#post();
   }
@@ -207,7 +198,7 @@ export class WorkerAppendBatcher implements AppendSink {
     this.#fallback = fallback;
     for (const p of this.#queue.splice(0)) fallback.append(p.message).then(p.resolve, p.reject);
     // A pause granted here holds nothing any more; the next one goes to the fallback.
-    for (const notify of this.#pausing.splice(0)) notify();
+    this.#gate.batchEnded();
     for (const notify of this.#idle.splice(0)) notify();
   }
 }
