@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageContract } from '../storage.contract.js';
 import { at, expectOk, makeConversation, makeUser, newMessage, uid } from '../contract/fixtures.js';
 import { openStorage } from '../open-storage.js';
-import type { AppendResult, Storage } from '../storage.js';
+import type { AppendResult, Storage, UserRecord } from '../storage.js';
 import { openPostgresStorage } from './postgres-storage.js';
 import { appendBatchPg } from './postgres-append-batch.js';
 
@@ -94,52 +94,46 @@ function postgresOnlyTests(): void {
       expect(page.messages.map((m) => m.index)).toEqual(Array.from({ length: 100 }, (_, k) => k + 21));
     });
 
-    it('fails in-flight requests catchably when connections die, then recovers', async () => {
+    /**
+     * Opens a storage whose connections carry their own application_name, holds the new
+     * conversation's row lock so the appends `start` makes are provably in flight, then kills
+     * those connections and returns how each append settled.
+     */
+    async function killAppendsInFlight(appendBatches: number | undefined, start: (storage: Storage, conversationId: string, ada: UserRecord) => Promise<unknown>[]) {
       const appName = `parley_kill_${randomBytes(4).toString('hex')}`;
       const sep = url.includes('?') ? '&' : '?';
-      const storage = await open(`${url}${sep}application_name=${appName}`);
+      const storage = await open(`${url}${sep}application_name=${appName}`, appendBatches);
       const ada = await makeUser(storage);
       const c = await makeConversation(storage, ada);
       const locker = new pg.Client({ connectionString: url });
       await locker.connect();
       try {
-        // Hold the conversation's row lock so the append is provably in flight when killed.
         await locker.query('begin');
         await locker.query(`select 1 from "${schema}".conversations where id = $1 for update`, [c.id]);
-        const inFlight = storage.appendMessage(newMessage(c.id, ada));
-        inFlight.catch(() => undefined);
+        const inFlight = start(storage, c.id, ada);
+        inFlight.forEach((p) => p.catch(() => undefined));
         await waitFor(async () => (await countWaiting(locker, appName)) > 0);
         await locker.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [appName]);
-        await expect(inFlight).rejects.toThrow();
+        const settled = await Promise.allSettled(inFlight);
         await locker.query('rollback');
+        return { storage, c, ada, settled };
       } finally {
         await locker.end();
       }
+    }
+
+    it('fails in-flight requests catchably when connections die, then recovers', async () => {
+      const { storage, c, ada, settled } = await killAppendsInFlight(undefined, (st, id, author) => [st.appendMessage(newMessage(id, author))]);
+      expect(settled.map((r) => r.status)).toEqual(['rejected']);
       await waitFor(async () => storage.ping().then(() => true, () => false));
       expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(1);
     });
 
     it('rejects a whole in-flight batch when its connection dies, acknowledges none of it, then recovers', async () => {
-      const appName = `parley_kill_${randomBytes(4).toString('hex')}`;
-      const sep = url.includes('?') ? '&' : '?';
-      const storage = await open(`${url}${sep}application_name=${appName}`, 1);
-      const ada = await makeUser(storage);
-      const c = await makeConversation(storage, ada);
-      const locker = new pg.Client({ connectionString: url });
-      await locker.connect();
-      try {
-        await locker.query('begin');
-        await locker.query(`select 1 from "${schema}".conversations where id = $1 for update`, [c.id]);
-        const batch = [1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada)));
-        batch.forEach((p) => p.catch(() => undefined));
-        await waitFor(async () => (await countWaiting(locker, appName)) > 0);
-        await locker.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [appName]);
-        const settled = await Promise.allSettled(batch);
-        expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-        await locker.query('rollback');
-      } finally {
-        await locker.end();
-      }
+      const { storage, c, ada, settled } = await killAppendsInFlight(1, (st, id, author) =>
+        [1, 2, 3].map(() => st.appendMessage(newMessage(id, author))),
+      );
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
       expect((await storage.getConversation(c.id))?.lastMessageIndex).toBe(0);
       const again = await Promise.all([1, 2].map(() => storage.appendMessage(newMessage(c.id, ada))));
       expect(again.map((r) => expectOk(r).message.index)).toEqual([1, 2]);
