@@ -20,6 +20,7 @@ import { serveWebApp } from './http/web-app.js';
 import { validatorCompiler } from './http/validators.js';
 import { RequestLogController, requestIdGenerator } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { assertNoNul } from './nul-text.js';
 import type { Bus } from './realtime/bus.js';
 import { Gateway } from './realtime/gateway.js';
 import type { Storage } from './storage/storage.js';
@@ -70,6 +71,17 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     openapi: { info: { title: 'Parley REST API', version: '0.1.0', description: 'See docs/protocol.md for the WebSocket.' } },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Before the schema checks, so that a NUL anywhere is named as such.
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      assertNoNul('params', request.params);
+      assertNoNul('querystring', request.query);
+      assertNoNul('body', request.body);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     metrics.httpDuration.labels(request.method, route, String(reply.statusCode)).observe(reply.elapsedTime / 1000);

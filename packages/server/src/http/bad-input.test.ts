@@ -105,6 +105,29 @@ describe('REST bad input', () => {
     expectError(res, 400, 'validation_failed', 'limit');
   });
 
+  it('rejects the NUL character anywhere in a request, naming where', async () => {
+    const nul = '\u0000';
+    let sent = 0;
+    const send = (payload: object) =>
+      server.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: auth(), payload: { clientId: `nul-${String((sent += 1))}`, ...payload } });
+    expectError(await send({ body: `a${nul}b` }), 400, 'validation_failed', 'body.body must not contain the NUL character');
+    expectError(await send({ body: 'ok', clientId: nul }), 400, 'validation_failed', 'body.clientId');
+    expectError(await send({ body: 'ok', attributes: { tags: ['x', `y${nul}`] } }), 400, 'validation_failed', 'body.attributes.tags[1]');
+    expectError(await send({ body: 'ok', attributes: { [`k${nul}`]: 1 } }), 400, 'validation_failed', 'body.attributes.k');
+    const title = await server.app.inject({ method: 'POST', url: '/api/conversations', headers: auth(), payload: { title: nul } });
+    expectError(title, 400, 'validation_failed', 'body.title');
+    const param = await server.app.inject({ method: 'GET', url: '/api/conversations/CH%00x/messages', headers: auth() });
+    expectError(param, 400, 'validation_failed', 'params.id');
+    const query = await server.app.inject({ method: 'GET', url: `/api/conversations?x=%00`, headers: auth() });
+    expectError(query, 400, 'validation_failed', 'querystring.x');
+    const signup = await server.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { username: `eve${nul}`, password: 'password123' } });
+    expectError(signup, 400, 'validation_failed', 'body.username');
+    // A backslash followed by "u0000" is just text.
+    const literal = await send({ body: 'the escape \\u0000 as text' });
+    expect(literal.statusCode).toBe(201);
+    expect(literal.json().message.body).toBe('the escape \\u0000 as text');
+  });
+
   it('returns 404 for an unknown conversation', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/api/conversations/CHnope', headers: auth() });
     expectError(res, 404, 'conversation_not_found');

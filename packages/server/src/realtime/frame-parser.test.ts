@@ -47,4 +47,12 @@ describe('parseFrame', () => {
     const plain = { type: 'send', ref: 'r', conversationId: 'CH1', clientId: 'c', body: 'b' };
     expect(parseFrame(JSON.stringify(plain))).toEqual(plain);
   });
+
+  it('refuses the NUL character in any field, and keeps a backslash-u0000 text', () => {
+    expect(() => parseFrame('{"type":"send","conversationId":"C","clientId":"c","body":"a\\u0000b"}')).toThrow(/frame\.body must not contain the NUL/);
+    expect(() => parseFrame('{"type":"send","conversationId":"C","clientId":"c","body":"b","attributes":{"a":["\\u0000"]}}')).toThrow(/frame\.attributes\.a\[0\]/);
+    expect(() => parseFrame('{"type":"typing","conversationId":"C\\u0000"}')).toThrow(/frame\.conversationId/);
+    expect(parseFrame('{"type":"send","conversationId":"C","clientId":"c","body":"\\\\u0000"}')).toMatchObject({ body: '\\u0000' });
+  });
 });
+

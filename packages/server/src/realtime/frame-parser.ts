@@ -2,6 +2,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { PingFrame, ReadFrame, ResumeFrame, SendFrame, TokenFrame, TypingFrame, type ClientFrame } from '@parley/protocol';
 import { AppError } from '../errors.js';
+import { assertNoNul } from '../nul-text.js';
 
 /** The limits of a plain string schema (`type`, `minLength`, `maxLength` and nothing else). */
 function stringLimits(schema: TSchema | undefined): { min: number; max: number } | null {
@@ -78,6 +79,8 @@ export function parseFrame(text: string): ClientFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError('validation_failed', 'A frame must be a JSON object with a "type"');
   }
+  // Only the escape \u0000 can put a NUL into parsed JSON (a raw one is not valid JSON).
+  if (text.includes('\\u0000')) assertNoNul('frame', value);
   const type = (value as { type?: unknown }).type;
   if (type === 'send' && plainSendCheck !== null && plainSendCheck(value as Record<string, unknown>)) return value as ClientFrame;
   const check = typeof type === 'string' ? CHECKS[type as ClientFrame['type']] : undefined;
