@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--json PATH] [--only fanout,latency,...] [--skip-baselines|--skip-parley]`
+// `npm run bench [-- --quick] [--json PATH] [--only fanout,latency,...] [--skip-baselines|--skip-parley] [--set NAME=NUMBER]`
 //
 // Runs every workload of SPEC section 4 against Parley and, where they apply, against the three
 // baselines, in one run: servers pinned to core 0, load generators to core 1 (taskset). Prints
@@ -30,8 +30,14 @@ function parseArgs(argv) {
     else if (a === '--nice') args.nice = Number(argv[(i += 1)]);
     else if (a === '--no-build') args.build = false;
     else if (a === '--raw') args.raw = argv[(i += 1)];
+    else if (a === '--set') {
+      // Overrides one size of bench/scale.mjs, e.g. `--set historyRate=1000`.
+      const [key, value] = argv[(i += 1)].split('=');
+      if (!(key in FULL) || !Number.isFinite(Number(value))) throw new Error(`--set wants NAME=NUMBER with NAME one of ${Object.keys(FULL).join(', ')}`);
+      (args.set ??= {})[key] = Number(value);
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH]');
+      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH] [--set NAME=NUMBER]');
       console.log(`workloads: ${WORKLOADS.join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -50,7 +56,7 @@ function provenance() {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const scale = args.quick ? QUICK : FULL;
+  const scale = { ...(args.quick ? QUICK : FULL), ...args.set };
   const selected = (w) => !args.only || args.only.includes(w);
   const started = Date.now();
   log(`parley bench (${args.quick ? 'quick' : 'full'}); taskset: ${hasTaskset ? 'server on core 0, load on core 1' : 'not available, processes unpinned'}`);

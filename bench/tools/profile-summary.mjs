@@ -2,6 +2,8 @@
 // top functions by self time, and by inclusive time for frames matching an optional filter.
 // With `--measure NAME`, only samples inside that measurement's window count (the harness logs
 // windows to windows.json beside the profiles; V8 and process.hrtime share CLOCK_MONOTONIC).
+// Self time is also summed per package (a node_modules package, Node's own `node:` modules,
+// Parley's `server/dist`, or V8 and native code for frames without a script).
 // Usage: node bench/tools/profile-summary.mjs FILE.cpuprofile [--top 30] [--match server/dist] [--measure fanout]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,10 +56,26 @@ for (const [id, us] of selfUs) {
     inclusive.set(k, (inclusive.get(k) ?? 0) + us);
   }
 }
+/** Which package a frame's script belongs to. */
+const packageOf = (n) => {
+  const url = n.callFrame.url.replace(/^file:\/\//, '');
+  if (!url) return n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(native)';
+  const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return nm[1];
+  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/').replace(/^node:internal$/, 'node:internal');
+  return url.replace(/.*\/packages\/([^/]+)\/.*/, '$1');
+};
+const byPackage = new Map();
+for (const [id, us] of selfUs) {
+  const key = packageOf(byId.get(id));
+  byPackage.set(key, (byPackage.get(key) ?? 0) + us);
+}
 const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
 console.log(`total sampled ${(total / 1000).toFixed(0)} ms`);
 console.log(`\nself time (top ${top}):`);
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
+console.log('\nself time by package:');
+for (const [k, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
 console.log(`\ninclusive time (top ${top}${match ? `, matching ${match}` : ''}):`);
 for (const [k, us] of [...inclusive]
   .filter(([k]) => !match || k.includes(match))
