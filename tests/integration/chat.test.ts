@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { MessagePage } from '@parley/protocol';
 import { ParleyError, type Message } from '@parley/sdk';
 import { sharedConversation } from '../helpers/conversations.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
@@ -112,6 +115,24 @@ describe('SDK against a real server: chatting', () => {
     expect((await page.prevPage()).items).toEqual([]);
     const before = await conversation.getMessages({ before: 3 });
     expect(before.items.map((m) => m.body)).toEqual(['n1', 'n2']);
+  });
+
+  it('answers history as JSON that matches the Message schema and the sent messages exactly', async () => {
+    const alice = await user('history_json');
+    const { conversation } = await alice.client.createConversation({ title: 'History JSON' });
+    const sent = [
+      await conversation.sendMessage('quote " backslash \\ newline \n tab \t \u0001 é 中文 😀 \u2028', { attributes: { nested: { n: [1, 2.5, null, 'x"y'] } } }),
+      await conversation.sendMessage('<b>not bold</b>'),
+    ];
+    const res = await fetch(`${server.baseUrl}/api/conversations/${conversation.id}/messages?limit=10`, {
+      headers: { authorization: `Bearer ${await alice.auth.getToken()}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const page: unknown = await res.json();
+    if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v));
+    expect([...Value.Errors(MessagePage, page)].map((e) => `${e.path} ${e.message}`)).toEqual([]);
+    expect(page).toEqual({ messages: sent, hasMore: false });
   });
 
   it('invitations arrive live and can be accepted; errors are typed', async () => {

@@ -73,6 +73,21 @@ export class Messages {
   }
 
   async history(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<MessagePage> {
+    const { messages, hasMore } = await this.ctx.storage.listMessages(conversationId, await this.page(actor, conversationId, query));
+    return { messages: messages.map(presentMessage), hasMore };
+  }
+
+  /**
+   * `history` as the JSON text of its `MessagePage`, for the REST route: the storage writes the
+   * messages' JSON itself, so no object is built per message.
+   */
+  async historyJson(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<string> {
+    const { messagesJson, hasMore } = await this.ctx.storage.listMessagesJson(conversationId, await this.page(actor, conversationId, query));
+    return `{"messages":${messagesJson},"hasMore":${String(hasMore)}}`;
+  }
+
+  /** Checks that the actor may read the conversation and turns the query into a storage page. */
+  private async page(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<{ before?: number; after?: number; limit: number }> {
     await requireJoined(this.ctx, conversationId, actor.id);
     if (query.before !== undefined && query.after !== undefined) {
       throw new AppError('validation_failed', 'querystring must have before or after, not both');
@@ -80,8 +95,7 @@ export class Messages {
     const page: { before?: number; after?: number; limit: number } = { limit: query.limit ?? LIMITS.pageSizeDefault };
     if (query.before !== undefined) page.before = query.before;
     if (query.after !== undefined) page.after = query.after;
-    const { messages, hasMore } = await this.ctx.storage.listMessages(conversationId, page);
-    return { messages: messages.map(presentMessage), hasMore };
+    return page;
   }
 
   async markRead(actor: UserRecord, conversationId: string, index: number): Promise<number> {

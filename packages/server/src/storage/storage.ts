@@ -214,6 +214,15 @@ export interface Storage {
     conversationId: string,
     page: { before?: number; after?: number; limit: number },
   ): Promise<{ messages: MessageRecord[]; hasMore: boolean }>;
+  /**
+   * The same page as `listMessages`, with the messages as the JSON text of their array
+   * (`Message` objects, oldest first), for answering a history request without building and
+   * serialising an object per message.
+   */
+  listMessagesJson(
+    conversationId: string,
+    page: { before?: number; after?: number; limit: number },
+  ): Promise<{ messagesJson: string; hasMore: boolean }>;
 
   createInvite(invite: InviteRecord): Promise<void>;
   getInviteByTokenHash(tokenHash: string): Promise<InviteRecord | undefined>;

@@ -13,8 +13,13 @@ export function messageRoutes(app: Api, { domain }: RouteDeps): void {
   const tags = ['messages'];
   app.get(
     '/api/conversations/:id/messages',
+    // The schema documents the answer. The page arrives as JSON text, which Fastify sends as
+    // is (a string with a JSON content type is never serialised again), hence the cast.
     { schema: { tags, params: IdParams, querystring: HistoryQuery, response: { 200: MessagePage } } },
-    async (request) => domain.messages.history(await requireUser(domain, request), request.params.id, request.query),
+    async (request, reply) => {
+      const page = await domain.messages.historyJson(await requireUser(domain, request), request.params.id, request.query);
+      return reply.type('application/json; charset=utf-8').send(page as never);
+    },
   );
 
   app.post(

@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import { accountStore } from './account-store.js';
 import { conversationStore } from './conversation-store.js';
 import { inviteStore } from './invite-store.js';
-import { listMessages } from './message-store.js';
+import { listMessages, listMessagesJson } from './message-store.js';
 import { participantStore } from './participant-store.js';
 
 /** What differs between databases; everything else is shared Kysely code. */
@@ -16,7 +16,7 @@ export interface DialectParts {
   close(): Promise<void>;
   appendMessage: Storage['appendMessage'];
   /** Hand-written versions of hot reads; they replace the shared Kysely queries. */
-  reads?: Partial<Pick<Storage, 'listMessages' | 'getParticipant'>>;
+  reads?: Partial<Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant'>>;
 }
 
 /**
@@ -33,6 +33,7 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     close: parts.close,
     appendMessage: parts.appendMessage,
     listMessages: (conversationId, page) => listMessages(db, conversationId, page),
+    listMessagesJson: (conversationId, page) => listMessagesJson(db, conversationId, page),
     ...accountStore(db, parts.isUniqueViolation),
     ...conversationStore(db),
     ...participantStore(db),

@@ -36,6 +36,21 @@ export const listMessages = async (
 };
 
 /**
+ * `listMessages` as JSON text: a `MessageRecord` has exactly the fields of the wire `Message`.
+ *
+ * @example
+ * const { messagesJson } = await listMessagesJson(db, 'CH1', { limit: 50 }); // '[{"id":...}]'
+ */
+export const listMessagesJson = async (
+  db: Kysely<Database>,
+  conversationId: string,
+  page: Parameters<Storage['listMessages']>[1],
+): Promise<{ messagesJson: string; hasMore: boolean }> => {
+  const { messages, hasMore } = await listMessages(db, conversationId, page);
+  return { messagesJson: JSON.stringify(messages), hasMore };
+};
+
+/**
  * The stored message for a client id, used to answer a retried send.
  *
  * @example

@@ -124,6 +124,33 @@ export function messagesContract(get: GetStorage): void {
       expect((await s.listMessages(c.id, { limit: 12 })).hasMore).toBe(false);
     });
 
+    it('gives the same pages as JSON text, for any body, client id and attributes', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const bob = await makeUser(s);
+      const c = await makeConversation(s, ada, { members: [bob] });
+      const awkward = [
+        'plain',
+        'quote " backslash \\ slash / tab \t newline \n return \r',
+        'controls \u0001 \u001f \u007f (NUL is refused before storage)',
+        'unicode é ß 中文 😀 \u2028 \u2029 \ud83d\ude00',
+        '</script><b>not bold</b> {"json":"inside"}',
+      ];
+      for (const [i, body] of awkward.entries()) {
+        const author = i % 2 === 0 ? ada : bob;
+        const attributes = i === 3 ? { nested: { list: [1, 2.5, -3e-7, true, null, 'x"y'] }, emoji: '😀' } : {};
+        expectOk(await s.appendMessage(newMessage(c.id, author, { body, clientId: i === 1 ? 'id "with" quotes \\ é' : null, attributes })));
+      }
+      await appendMany(s, c.id, ada, 7);
+      const pages = [{ limit: 50 }, { limit: 4 }, { before: 6, limit: 3 }, { before: 2, limit: 3 }, { after: 1, limit: 5 }, { after: 2, before: 6, limit: 10 }, { after: 2, before: 6, limit: 2 }, { after: 12, limit: 5 }, { limit: 0 }];
+      for (const page of pages) {
+        const objects = await s.listMessages(c.id, page);
+        const text = await s.listMessagesJson(c.id, page);
+        expect({ page, messages: JSON.parse(text.messagesJson) as unknown, hasMore: text.hasMore }).toEqual({ page, ...objects });
+      }
+      expect(await s.listMessagesJson(uid('CH'), { limit: 50 })).toEqual({ messagesJson: '[]', hasMore: false });
+    });
+
     it('returns an empty page for an empty or unknown conversation', async () => {
       const s = get();
       const ada = await makeUser(s);

@@ -5,29 +5,45 @@ import { parseAttributes, toParticipant } from '../common/rows.js';
 import type { WithConnection } from './append-batcher.js';
 
 /** The reads on every history request, served by hand-prepared statements. */
-export type SqliteReads = Pick<Storage, 'listMessages' | 'getParticipant'>;
+export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant'>;
 
+type PageArgs = Parameters<Storage['listMessages']>[1];
 type MessageRow = [idx: number, id: string, authorId: string, body: string, clientId: string | null, attributes: string, createdAt: string, username: string];
 
+/** The four shapes of a page query; `T` is what one row reads as. */
+interface PageStatements<T> {
+  newest: BetterSqlite3.Statement<[string, number], T>;
+  before: BetterSqlite3.Statement<[string, number, number], T>;
+  after: BetterSqlite3.Statement<[string, number, number], T>;
+  between: BetterSqlite3.Statement<[string, number, number, number], T>;
+}
+
 interface Statements {
-  newest: BetterSqlite3.Statement<[string, number], MessageRow>;
-  before: BetterSqlite3.Statement<[string, number, number], MessageRow>;
-  after: BetterSqlite3.Statement<[string, number, number], MessageRow>;
-  between: BetterSqlite3.Statement<[string, number, number, number], MessageRow>;
+  rows: PageStatements<MessageRow>;
+  json: PageStatements<string>;
   participant: BetterSqlite3.Statement<[string, string], ParticipantsTable & { username: string }>;
 }
 
-const PAGE_COLUMNS = `select m.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username
-  from messages m join users u on u.id = m.author_id where m.conversation_id = ?`;
+const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username';
+/** One message as the JSON text of the wire `Message` (keys as `presentMessage` has them). */
+const JSON_COLUMN = `json_object('id', m.id, 'conversationId', m.conversation_id, 'index', m.idx, 'authorId', m.author_id,
+  'author', u.username, 'body', m.body, 'clientId', m.client_id, 'attributes', json(m.attributes), 'createdAt', m.created_at)`;
+
+function preparePage<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PageStatements<T> {
+  const from = `select ${columns} from messages m join users u on u.id = m.author_id where m.conversation_id = ?`;
+  const prepare = <P extends unknown[]>(sql: string) => read(db.prepare(sql)) as unknown as BetterSqlite3.Statement<P, T>;
+  return {
+    newest: prepare(`${from} order by m.idx desc limit ?`),
+    before: prepare(`${from} and m.idx < ? order by m.idx desc limit ?`),
+    after: prepare(`${from} and m.idx > ? order by m.idx asc limit ?`),
+    between: prepare(`${from} and m.idx > ? and m.idx < ? order by m.idx asc limit ?`),
+  };
+}
 
 function prepare(db: BetterSqlite3.Database): Statements {
   return {
-    newest: db.prepare<[string, number], MessageRow>(`${PAGE_COLUMNS} order by m.idx desc limit ?`).raw(),
-    before: db.prepare<[string, number, number], MessageRow>(`${PAGE_COLUMNS} and m.idx < ? order by m.idx desc limit ?`).raw(),
-    after: db.prepare<[string, number, number], MessageRow>(`${PAGE_COLUMNS} and m.idx > ? order by m.idx asc limit ?`).raw(),
-    between: db
-      .prepare<[string, number, number, number], MessageRow>(`${PAGE_COLUMNS} and m.idx > ? and m.idx < ? order by m.idx asc limit ?`)
-      .raw(),
+    rows: preparePage<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
+    json: preparePage<string>(db, JSON_COLUMN, (s) => s.pluck()),
     participant: db.prepare(
       `select p.conversation_id, p.user_id, p.role, p.status, p.last_read_index, p.invited_by, p.created_at, p.updated_at, u.username
        from participants p join users u on u.id = p.user_id where p.conversation_id = ? and p.user_id = ?`,
@@ -36,10 +52,15 @@ function prepare(db: BetterSqlite3.Database): Statements {
 }
 
 /**
- * `listMessages` and `getParticipant` without Kysely: the same SQL and results as the shared
- * queries (both are single seeks of a primary key, then users by primary key), but no query
- * compilation per call and rows read as arrays, which halves the page's row-building cost.
- * They run under `withConnection`, so they never see another caller's open transaction.
+ * `listMessages`, `listMessagesJson` and `getParticipant` without Kysely: the same SQL and
+ * results as the shared queries (both are single seeks of a primary key, then users by primary
+ * key), but no query compilation per call and rows read as arrays. `listMessagesJson` has
+ * SQLite write each message's JSON (`json_object`), so a page costs one JavaScript string per
+ * message instead of an object of nine fields that is then serialised again (about a third of
+ * the page's cost; docs/performance.md). They never see another caller's open transaction: when
+ * one is open on the handle (a Kysely transaction awaiting between statements) they wait for the
+ * connection through `withConnection`; otherwise they run at once, since a synchronous read
+ * cannot interleave with anything, and skip the connection's queue.
  *
  * @example
  * const reads = sqliteReads(sqlite, withConnection);
@@ -49,32 +70,46 @@ export function sqliteReads(sqlite: BetterSqlite3.Database, withConnection: With
   // Prepared on first use: the tables exist only after `migrate()`.
   let statements: Statements | undefined;
   const s = (): Statements => (statements ??= prepare(sqlite));
+  const read = <T>(fn: () => T): Promise<T> => {
+    if (sqlite.inTransaction) return withConnection(fn);
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  };
   return {
-    listMessages: (conversationId, page) => withConnection(() => messagePage(s(), conversationId, page)),
+    listMessages: (conversationId, page) =>
+      read(() => {
+        const { rows, hasMore } = readPage(s().rows, conversationId, page);
+        return { messages: rows.map((row) => toMessage(conversationId, row)), hasMore };
+      }),
+    listMessagesJson: (conversationId, page) =>
+      read(() => {
+        const { rows, hasMore } = readPage(s().json, conversationId, page);
+        return { messagesJson: `[${rows.join(',')}]`, hasMore };
+      }),
     getParticipant: (conversationId, userId) =>
-      withConnection((): ParticipantRecord | undefined => {
+      read((): ParticipantRecord | undefined => {
         const row = s().participant.get(conversationId, userId);
         return row && toParticipant(row);
       }),
   };
 }
 
-function messagePage(
-  s: Statements,
-  conversationId: string,
-  page: Parameters<Storage['listMessages']>[1],
-): { messages: MessageRecord[]; hasMore: boolean } {
+/** A page's rows, oldest first, and whether another page exists in the paging direction. */
+function readPage<T>(s: PageStatements<T>, conversationId: string, page: PageArgs): { rows: T[]; hasMore: boolean } {
   const limit = Math.max(0, Math.floor(page.limit));
   // One extra row tells whether another page exists in the paging direction.
   const take = limit + 1;
   const { before, after } = page;
-  let rows: MessageRow[];
+  let rows: T[];
   if (after !== undefined) rows = before === undefined ? s.after.all(conversationId, after, take) : s.between.all(conversationId, after, before, take);
   else rows = before === undefined ? s.newest.all(conversationId, take) : s.before.all(conversationId, before, take);
   const hasMore = rows.length > limit;
   if (hasMore) rows.length = limit;
   if (after === undefined) rows.reverse();
-  return { messages: rows.map((row) => toMessage(conversationId, row)), hasMore };
+  return { rows, hasMore };
 }
 
 function toMessage(conversationId: string, row: MessageRow): MessageRecord {
