@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +70,36 @@ describe('requestIdGenerator', () => {
     expect(new Set(ids).size).toBe(1000);
     for (const id of ids) expect(id).toMatch(/^CN[0-9a-f]{16}$/);
     expect(requestIdGenerator()().slice(0, 10)).not.toBe(ids[0]?.slice(0, 10));
+  });
+});
+
+describe('the stdout logger', () => {
+  // A child process, so that its stdout and its exit are real: every line logged before
+  // exiting reaches stdout, however the process ends (except SIGKILL).
+  const runChild = (ending: string): Promise<{ lines: Record<string, unknown>[]; code: number | null }> =>
+    new Promise((resolve, reject) => {
+      const script = `
+        import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).pathname)};
+        const log = createLogger('info');
+        for (let i = 0; i < 2000; i += 1) log.info({ i }, 'line');
+        ${ending}
+      `;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, lines: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) }));
+    });
+
+  it('writes every line, in order, when the process exits', async () => {
+    const { code, lines } = await runChild('process.exit(0);');
+    expect(code).toBe(0);
+    expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it('writes every line when the process dies of an uncaught exception', async () => {
+    const { code, lines } = await runChild("setImmediate(() => { throw new Error('crash'); });");
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(2000);
   });
 });
