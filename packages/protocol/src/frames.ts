@@ -31,7 +31,7 @@ export const ResumeFrame = Type.Object(
   {
     type: Type.Literal('resume'),
     ref: Ref,
-    positions: Type.Record(Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0 }), {
+    positions: Type.Record(Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0, maximum: LIMITS.indexMax }), {
       maxProperties: 10_000,
     }),
   },
@@ -49,7 +49,7 @@ export const TypingFrame = Type.Object(
 export type TypingFrame = Static<typeof TypingFrame>;
 
 export const ReadFrame = Type.Object(
-  { type: Type.Literal('read'), ref: Ref, conversationId: ConversationId, index: Type.Integer({ minimum: 0 }) },
+  { type: Type.Literal('read'), ref: Ref, conversationId: ConversationId, index: Type.Integer({ minimum: 0, maximum: LIMITS.indexMax }) },
   { additionalProperties: false },
 );
 export type ReadFrame = Static<typeof ReadFrame>;

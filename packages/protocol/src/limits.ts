@@ -16,6 +16,8 @@ export const LIMITS = {
   clientIdMax: 64,
   attributesMaxBytes: 16 * 1024,
   pageSizeMax: 100,
+  /** Largest message index a request may name: the 32-bit integer the databases store. */
+  indexMax: 2_147_483_647,
   pageSizeDefault: 50,
   initialParticipantsMax: 100,
   /** Largest WebSocket frame the server accepts, in bytes. */

@@ -121,8 +121,8 @@ export type MessageResponse = Static<typeof MessageResponse>;
 
 export const HistoryQuery = Type.Object(
   {
-    before: Type.Optional(Type.Integer({ minimum: 1 })),
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.indexMax })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.indexMax })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageSizeMax })),
   },
   { additionalProperties: false },
@@ -137,7 +137,7 @@ export const MessagePage = Type.Object({
 export type MessagePage = Static<typeof MessagePage>;
 
 export const MarkReadBody = Type.Object(
-  { index: Type.Integer({ minimum: 0 }) },
+  { index: Type.Integer({ minimum: 0, maximum: LIMITS.indexMax }) },
   { additionalProperties: false },
 );
 export type MarkReadBody = Static<typeof MarkReadBody>;

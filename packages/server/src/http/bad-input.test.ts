@@ -128,6 +128,15 @@ describe('REST bad input', () => {
     expect(literal.json().message.body).toBe('the escape \\u0000 as text');
   });
 
+  it('rejects message indexes beyond what the databases store, naming the field', async () => {
+    const get = (query: string) => server.app.inject({ method: 'GET', url: `/api/conversations/${conversationId}/messages?${query}`, headers: auth() });
+    expectError(await get('before=2147483648'), 400, 'validation_failed', 'before must be <= 2147483647');
+    expectError(await get('after=99999999999999999999'), 400, 'validation_failed', 'after must be <= 2147483647');
+    expect((await get('before=2147483647')).statusCode).toBe(200);
+    const read = await server.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/read`, headers: auth(), payload: { index: 3_000_000_000 } });
+    expectError(read, 400, 'validation_failed', 'index must be <= 2147483647');
+  });
+
   it('returns 404 for an unknown conversation', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/api/conversations/CHnope', headers: auth() });
     expectError(res, 404, 'conversation_not_found');

@@ -54,5 +54,11 @@ describe('parseFrame', () => {
     expect(() => parseFrame('{"type":"typing","conversationId":"C\\u0000"}')).toThrow(/frame\.conversationId/);
     expect(parseFrame('{"type":"send","conversationId":"C","clientId":"c","body":"\\\\u0000"}')).toMatchObject({ body: '\\u0000' });
   });
+
+  it('refuses indexes beyond what the databases store', () => {
+    expect(() => parseFrame('{"type":"read","conversationId":"C","index":2147483648}')).toThrow(/frame\.index/);
+    expect(() => parseFrame('{"type":"resume","positions":{"C":1e20}}')).toThrow(/frame\.positions/);
+    expect(parseFrame('{"type":"read","conversationId":"C","index":2147483647}')).toMatchObject({ index: 2147483647 });
+  });
 });
 
