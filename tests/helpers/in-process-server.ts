@@ -22,8 +22,8 @@ export interface InProcessServer {
 
 /**
  * Starts the whole server in process with `buildApp` (SQLite under a fresh temporary directory,
- * in-process bus), listening on port 0. `env` overrides configuration variables, e.g.
- * `{ PARLEY_TOKEN_TTL_SECONDS: '5' }`.
+ * or PostgreSQL when `env` has a `DATABASE_URL`; in-process bus), listening on port 0. `env`
+ * overrides configuration variables, e.g. `{ PARLEY_TOKEN_TTL_SECONDS: '5' }`.
  *
  * @example
  * const server = await startInProcessServer();
@@ -41,7 +41,7 @@ export async function startInProcessServer(env: Record<string, string> = {}): Pr
     PARLEY_SEND_RATE_PER_SECOND: '100000',
     ...env,
   });
-  const storage = await openStorage({ dataDir });
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir });
   await storage.migrate();
   const parley = await buildApp({ config, storage, bus: new MemoryBus(), logger: pino({ level: config.logLevel }) });
   await parley.app.listen({ port: 0, host: '127.0.0.1' });

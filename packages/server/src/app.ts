@@ -8,7 +8,7 @@ import { LIMITS } from '@parley/protocol';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/config.js';
 import { createDomain, type Domain } from './domain/domain.js';
-import { installErrorHandler } from './http/error-handler.js';
+import { frameworkErrors, installErrorHandler } from './http/error-handler.js';
 import { authRoutes } from './http/routes/auth-routes.js';
 import { conversationRoutes } from './http/routes/conversation-routes.js';
 import { inviteRoutes } from './http/routes/invite-routes.js';
@@ -60,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     trustProxy: config.trustProxy,
     genReqId: requestIdGenerator(),
     logController: new RequestLogController(),
+    frameworkErrors,
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
   app.setValidatorCompiler(validatorCompiler);

@@ -137,6 +137,14 @@ describe('REST bad input', () => {
     expectError(read, 400, 'validation_failed', 'index must be <= 2147483647');
   });
 
+  it('rejects a malformed or overlong path segment in the usual error shape', async () => {
+    const bad = await server.app.inject({ method: 'GET', url: '/api/conversations/%ED%A0%80', headers: auth() });
+    expectError(bad, 400, 'validation_failed', 'not valid percent-encoded UTF-8');
+    const long = await server.app.inject({ method: 'GET', url: `/api/conversations/${'x'.repeat(5000)}/messages`, headers: auth() });
+    expectError(long, 400, 'validation_failed', 'longer than any id');
+    expect(long.body.length).toBeLessThan(300); // the URL is not echoed back
+  });
+
   it('returns 404 for an unknown conversation', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/api/conversations/CHnope', headers: auth() });
     expectError(res, 404, 'conversation_not_found');

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
 /** Fastify's own client errors, mapped onto the catalogue. */
@@ -70,3 +70,22 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(404).send(error.toBody());
   });
 }
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals (a path segment that is not valid
+ * percent-encoded UTF-8, or longer than the router takes) in the catalogue's shape, instead of
+ * Fastify's default bodies (which echo the whole URL back).
+ *
+ * @example
+ * Fastify({ frameworkErrors });
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const appError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('validation_failed', 'A path segment is longer than any id (at most 100 characters)')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError('validation_failed', 'The URL has a path segment that is not valid percent-encoded UTF-8')
+        : new AppError('validation_failed', error.message);
+  void reply.status(appError.status).send(appError.toBody());
+}
+

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSchema, servicesAvailable, type TestSchema } from '../multiprocess/support/services.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
+
+/**
+ * Garbage thrown at every REST route, on both databases: odd path segments, and every body field
+ * set to every kind of wrong value. Whatever the route makes of it, the answer is a JSON error
+ * below 500 (or a success): never a database error leaking out as a 500. This is how the NUL
+ * character and out-of-range indexes were found to fail on PostgreSQL.
+ */
+const WEIRD = [
+  '', ' ', 'x'.repeat(70), 'x'.repeat(5000), '😀', '\ud800', 'é', '%', '..', "'; drop table users; --", '\\', '"', '\u2028', '\u0001', '\u0000',
+  '0', '-1', '1e999', 'null', '[]', `CH${'a'.repeat(62)}`,
+];
+const VALUES: unknown[] = [null, true, 0, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 63), 1e308, [], {}, [1], { a: { b: [null] } }, ...WEIRD];
+const FIELDS = ['title', 'subject', 'body', 'clientId', 'attributes', 'index', 'username', 'userId', 'role', 'invitePolicy', 'expiresInSeconds', 'maxUses', 'password', 'participants'];
+
+function segment(value: string): string {
+  try {
+    return encodeURIComponent(value) || '%20';
+  } catch {
+    return '%ED%A0%80'; // a lone surrogate, as a client could send it
+  }
+}
+
+function routes(conversationId: string): Array<[method: string, path: (id: string) => string]> {
+  return [
+    ['GET', (id) => `/api/conversations/${id}`],
+    ['PATCH', (id) => `/api/conversations/${id}`],
+    ['DELETE', (id) => `/api/conversations/${id}`],
+    ['GET', (id) => `/api/conversations/${id}/messages`],
+    ['POST', (id) => `/api/conversations/${id}/messages`],
+    ['POST', (id) => `/api/conversations/${id}/read`],
+    ['GET', (id) => `/api/conversations/${id}/participants`],
+    ['POST', (id) => `/api/conversations/${id}/participants`],
+    ['PATCH', (id) => `/api/conversations/${conversationId}/participants/${id}`],
+    ['DELETE', (id) => `/api/conversations/${conversationId}/participants/${id}`],
+    ['POST', (id) => `/api/conversations/${id}/leave`],
+    ['POST', (id) => `/api/conversations/${id}/invites`],
+    ['DELETE', (id) => `/api/conversations/${conversationId}/invites/${id}`],
+    ['GET', (id) => `/api/invites/${id}`],
+    ['POST', (id) => `/api/invites/${id}/join`],
+    ['POST', (id) => `/api/invitations/${id}/accept`],
+    ['GET', (id) => `/api/conversations?limit=${id}`],
+    ['GET', (id) => `/api/conversations/${conversationId}/messages?before=${id}&after=${id}&limit=${id}`],
+  ];
+}
+
+function garbageSuite(kind: 'sqlite' | 'postgres'): void {
+  describe(`garbage input (${kind})`, () => {
+    let server: InProcessServer;
+    let schema: TestSchema | undefined;
+    let available = true;
+
+    beforeAll(async () => {
+      if (kind === 'postgres') {
+        available = await servicesAvailable('garbage input on PostgreSQL');
+        if (!available) return;
+        schema = await createSchema();
+      }
+      server = await startInProcessServer(schema ? { DATABASE_URL: schema.url } : {});
+    });
+    afterAll(async () => {
+      await server?.close();
+      await schema?.drop();
+    });
+
+    it('never answers a 5xx, and every error is a JSON { error: { code, message } }', async (ctx) => {
+      if (!available) ctx.skip();
+      const base = server.baseUrl;
+      const signup = await fetch(`${base}/api/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `garbage_${kind}`, password: 'password123' }),
+      });
+      const cookie = signup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const { token } = (await (await fetch(`${base}/api/token`, { method: 'POST', headers: { cookie } })).json()) as { token: string };
+      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const created = await fetch(`${base}/api/conversations`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'target' }) });
+      const conversationId = ((await created.json()) as { conversation: { conversation: { id: string } } }).conversation.conversation.id;
+
+      const failures: string[] = [];
+      let sent = 0;
+      const send = async (method: string, path: string, body?: unknown): Promise<void> => {
+        sent += 1;
+        const res = await fetch(base + path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+        const text = await res.text();
+        const what = `${method} ${path.slice(0, 80)} ${body === undefined ? '' : JSON.stringify(body).slice(0, 60)}`;
+        if (res.status >= 500) failures.push(`${res.status} ${what} -> ${text.slice(0, 120)}`);
+        else if (res.status >= 400 && !(JSON.parse(text) as { error?: { code?: unknown } }).error?.code) failures.push(`no error code: ${what}`);
+      };
+      for (const [method, path] of routes(conversationId)) {
+        for (const value of [...WEIRD, conversationId]) await send(method, path(segment(value)), method === 'GET' || method === 'DELETE' ? undefined : {});
+      }
+      const posts = ['/api/conversations', `/api/conversations/${conversationId}/messages`, `/api/conversations/${conversationId}/read`, `/api/conversations/${conversationId}/participants`, `/api/conversations/${conversationId}/invites`, '/api/auth/signin'];
+      for (const path of posts) {
+        for (const field of FIELDS) {
+          for (const value of VALUES) await send('POST', path, { title: 't', body: 'b', clientId: `c${String(sent)}`, username: 'someone', [field]: value });
+        }
+      }
+      for (const field of FIELDS) for (const value of VALUES) await send('PATCH', `/api/conversations/${conversationId}`, { [field]: value });
+      expect(failures).toEqual([]);
+      expect(sent).toBeGreaterThan(3000);
+    }, 120_000);
+  });
+}
+
+garbageSuite('sqlite');
+garbageSuite('postgres');
