@@ -17,7 +17,7 @@ import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workl
 export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
 
 function parseArgs(argv) {
-  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null };
+  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null, ingestGroups: null };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -36,13 +36,16 @@ function parseArgs(argv) {
       if (!(key in FULL) || !Number.isFinite(Number(value))) throw new Error(`--set wants NAME=NUMBER with NAME one of ${Object.keys(FULL).join(', ')}`);
       (args.set ??= {})[key] = Number(value);
     }
+    // --ingest-groups N: the quick run's short windows with the full run's 1,000 groups, say.
+    else if (a === '--ingest-groups') (args.set ??= {}).ingestGroups = Number(argv[(i += 1)]);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH] [--set NAME=NUMBER]');
+      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH] [--set NAME=NUMBER] [--ingest-groups N]');
       console.log(`workloads: ${WORKLOADS.join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   for (const w of args.only ?? []) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS.join(', ')}`);
+  if (args.ingestGroups !== null && !(Number.isInteger(args.ingestGroups) && args.ingestGroups > 0)) throw new Error('--ingest-groups takes a positive integer');
   return args;
 }
 
