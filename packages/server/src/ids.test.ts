@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId, newSecret } from './ids.js';
+import { newId, newMessageId, newSecret } from './ids.js';
 
 describe('newId', () => {
   it('is the prefix and 32 lowercase hex characters', () => {
@@ -25,5 +25,31 @@ describe('newSecret', () => {
   it('is base64url of the requested size', () => {
     expect(newSecret()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(newSecret(16)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+});
+
+describe('newMessageId', () => {
+  it('has the shape of newId: IM and 32 lowercase hex characters', () => {
+    expect(newMessageId()).toMatch(/^IM[0-9a-f]{32}$/);
+  });
+
+  it('starts with the time in milliseconds, so later ids sort after earlier ones', () => {
+    const t = Date.UTC(2026, 11, 1, 21, 0, 0, 123);
+    expect(newMessageId(t).slice(2, 14)).toBe(t.toString(16).padStart(12, '0'));
+    const earlier = Array.from({ length: 50 }, () => newMessageId(t));
+    const later = Array.from({ length: 50 }, () => newMessageId(t + 1));
+    for (const a of earlier) for (const b of later) expect(a < b).toBe(true);
+  });
+
+  it('never repeats within one millisecond, across refills of the pool', () => {
+    const ids = Array.from({ length: 2000 }, () => newMessageId(1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('uses all 80 random bits: every digit after the time varies', () => {
+    const ids = Array.from({ length: 300 }, () => newMessageId(1_700_000_000_000).slice(14));
+    for (let i = 0; i < 20; i += 1) {
+      expect(new Set(ids.map((id) => id[i])).size).toBeGreaterThan(8);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { HistoryQuery, Message, MessagePage, SendMessageBody } from '@parley/protocol';
 import { LIMITS } from '@parley/protocol';
 import { AppError } from '../errors.js';
-import { newId } from '../ids.js';
+import { newMessageId } from '../ids.js';
 import type { DeliveryOrigin } from '../realtime/origin.js';
 import type { UserRecord } from '../storage/storage.js';
 import { publish, type DomainContext } from './context.js';
@@ -54,7 +54,7 @@ export class Messages {
       throw new AppError('rate_limited', 'Too many messages; slow down', undefined, this.sends.retryAfterMs(actor.id));
     }
     const result = await this.ctx.storage.appendMessage({
-      id: newId('IM'),
+      id: newMessageId(),
       conversationId,
       authorId: actor.id,
       body: body.body,
