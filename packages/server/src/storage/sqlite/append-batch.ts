@@ -3,14 +3,55 @@ import type { AppendResult, NewMessage } from '../storage.js';
 import { appendedMessage, iso } from '../common/rows.js';
 import { appendStatements, newBatchState, type AppendStatements, type BatchState } from './append-statements.js';
 
+/**
+ * One message as the batch writes it: a `NewMessage` whose attributes are already JSON, so it
+ * crosses to the append worker as strings only (see append-wire.ts).
+ */
+export interface BatchItem extends Omit<NewMessage, 'attributes'> {
+  attributes: string;
+}
+
+/**
+ * A new message written at `index`: what its caller, holding the `NewMessage`, lacks to build
+ * the stored record (`storedResult`). Duplicates and refusals come as the full `AppendResult`.
+ */
+export interface Appended {
+  kind: 'appended';
+  index: number;
+  author: string;
+  createdAt: string;
+}
+
 /** What one item of a batch came to: its result, or the error it alone failed with. */
-export type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+export type Outcome = { ok: true; result: Appended | AppendResult } | { ok: false; error: unknown };
 
 /** BEGIN IMMEDIATE found the write lock taken (the checkpoint worker, another process). */
 export const BUSY = Symbol('busy');
 
 /** Writes one batch in one transaction; `BUSY` when it could not start (nothing written). */
-export type CommitBatch = (messages: readonly NewMessage[]) => Outcome[] | typeof BUSY;
+export type CommitBatch = (items: readonly BatchItem[]) => Outcome[] | typeof BUSY;
+
+/**
+ * The batch item for `m`; throws what `JSON.stringify` throws for its attributes, so the
+ * caller fails that append alone before the batch.
+ *
+ * @example
+ * const item = toBatchItem(message); // item.attributes === '{}'
+ */
+export function toBatchItem(m: NewMessage): BatchItem {
+  return { ...m, attributes: JSON.stringify(m.attributes) };
+}
+
+/**
+ * The `AppendResult` for `m` from its outcome's result.
+ *
+ * @example
+ * storedResult(message, { kind: 'appended', index: 3, author: 'ada', createdAt }); // { kind: 'ok', duplicate: false, ... }
+ */
+export function storedResult(m: NewMessage, result: Appended | AppendResult): AppendResult {
+  if (result.kind !== 'appended') return result;
+  return { kind: 'ok', message: appendedMessage(m, result.index, result.author, result.createdAt), duplicate: false };
+}
 
 /**
  * Prepares the batch transaction on `db`. With `retryBusy`, BEGIN IMMEDIATE runs with
@@ -33,7 +74,7 @@ export type CommitBatch = (messages: readonly NewMessage[]) => Outcome[] | typeo
  */
 export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolean): CommitBatch {
   const s = appendStatements(db);
-  const all = db.transaction((items: readonly NewMessage[]) => {
+  const all = db.transaction((items: readonly BatchItem[]) => {
     const state = newBatchState();
     const outcomes = items.map((m) => appendItem(db, s, state, m));
     s.writeCounters(state);
@@ -61,7 +102,7 @@ function isBusy(error: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
-function appendItem(db: BetterSqlite3.Database, s: AppendStatements, state: BatchState, m: NewMessage): Outcome {
+function appendItem(db: BetterSqlite3.Database, s: AppendStatements, state: BatchState, m: BatchItem): Outcome {
   try {
     return { ok: true, result: appendOne(s, state, m) };
   } catch (error) {
@@ -72,17 +113,16 @@ function appendItem(db: BetterSqlite3.Database, s: AppendStatements, state: Batc
   }
 }
 
-function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): AppendResult {
+function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Appended | AppendResult {
   const author = s.joinedAuthor(state, m.conversationId, m.authorId);
   if (author === undefined) return { kind: 'not_participant' };
   // What can throw runs before the write, so a failing item writes nothing.
   if (state.time.raw !== m.createdAt) state.time = { raw: m.createdAt, iso: iso(m.createdAt) };
   const createdAt = state.time.iso;
-  const attributes = JSON.stringify(m.attributes);
   const conversation = s.conversation(state, m.conversationId);
   if (conversation === undefined) return { kind: 'not_participant' };
   const index = conversation.last + 1;
-  const inserted = s.insert(m, index, attributes, createdAt);
+  const inserted = s.insert(m, index, createdAt);
   if (!inserted) {
     // Only a repeated (conversation, author, client id) is ignored by the insert.
     const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);
@@ -92,5 +132,5 @@ function appendOne(s: AppendStatements, state: BatchState, m: NewMessage): Appen
   conversation.last = index;
   conversation.activityAt = createdAt;
   conversation.dirty = true;
-  return { kind: 'ok', message: appendedMessage(m, index, author, createdAt), duplicate: false };
+  return { kind: 'appended', index, author, createdAt };
 }

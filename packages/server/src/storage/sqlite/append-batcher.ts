@@ -1,16 +1,37 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { AppendResult, NewMessage } from '../storage.js';
-import { BUSY, compileAppendBatch, type CommitBatch, type Outcome } from './append-batch.js';
+import { BUSY, compileAppendBatch, storedResult, toBatchItem, type BatchItem, type CommitBatch, type Outcome } from './append-batch.js';
 import { PauseGate } from './pause-gate.js';
 
 /** Runs `fn` while holding the only SQLite connection, so no Kysely transaction interleaves. */
 export type WithConnection = <T>(fn: () => T) => Promise<T>;
 
-/** A queued append and its promise's settlers. */
+/** A queued append, as the batch will write it, and its promise's settlers. */
 export interface Pending {
   message: NewMessage;
+  item: BatchItem;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
+}
+
+/**
+ * Queues `message` on `queue` and returns its promise; rejects at once, queuing nothing, if
+ * its attributes cannot be serialised, so that append fails alone.
+ *
+ * @example
+ * return enqueue(this.#queue, message, () => this.#schedule(0));
+ */
+export function enqueue(queue: Pending[], message: NewMessage, queued: () => void): Promise<AppendResult> {
+  let item: BatchItem;
+  try {
+    item = toBatchItem(message);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return new Promise((resolve, reject) => {
+    queue.push({ message, item, resolve, reject });
+    queued();
+  });
 }
 
 // How long a batch keeps retrying a taken write lock before failing, as busy_timeout did.
@@ -47,10 +68,7 @@ export class AppendBatcher {
   /** Queues one message; resolves once its batch is committed. */
   append(message: NewMessage): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new Error('storage is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ message, resolve, reject });
-      this.#schedule(0);
-    });
+    return enqueue(this.#queue, message, () => this.#schedule(0));
   }
 
   /** Refuses new appends and waits for queued ones to commit. */
@@ -113,7 +131,7 @@ export class AppendBatcher {
   #commit(batch: Pending[]): Outcome[] | typeof BUSY {
     // Prepared lazily: the tables exist only after `migrate()`.
     this.#commitBatch ??= compileAppendBatch(this.sqlite, true);
-    return this.#commitBatch(batch.map((p) => p.message));
+    return this.#commitBatch(batch.map((p) => p.item));
   }
 }
 
@@ -127,7 +145,7 @@ export function settle(batch: readonly Pending[], outcomes: readonly Outcome[]):
   batch.forEach((pending, i) => {
     const outcome = outcomes[i];
     if (outcome === undefined) pending.reject(new Error('append outcome missing'));
-    else if (outcome.ok) pending.resolve(outcome.result);
+    else if (outcome.ok) pending.resolve(storedResult(pending.message, outcome.result));
     else pending.reject(outcome.error);
   });
 }

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { MessageRecord, NewMessage } from '../storage.js';
+import type { MessageRecord } from '../storage.js';
+import type { BatchItem } from './append-batch.js';
 import { parseAttributes } from '../common/rows.js';
 
 /** A conversation's counter as the batch sees it; written back once if `dirty`. */
@@ -34,7 +35,7 @@ export interface AppendStatements {
   /** The conversation's counter, or undefined when it does not exist. */
   conversation(state: BatchState, conversationId: string): ConversationState | undefined;
   /** Inserts the message; false when its client id was already used by the author. */
-  insert(m: NewMessage, index: number, attributes: string, createdAt: string): boolean;
+  insert(m: BatchItem, index: number, createdAt: string): boolean;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
   /** Writes every changed counter and last-activity time: one UPDATE per conversation. */
@@ -52,7 +53,7 @@ type StoredMessage = [id: string, idx: number, body: string, attributes: string,
  *
  * @example
  * const s = appendStatements(sqlite);
- * if (s.joinedAuthor(state, 'CH1', 'US1') !== undefined) s.insert(message, 1, '{}', createdAt);
+ * if (s.joinedAuthor(state, 'CH1', 'US1') !== undefined) s.insert(item, 1, createdAt);
  */
 export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
   const status = db
@@ -103,8 +104,8 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       }
       return conversation ?? undefined;
     },
-    insert(m, index, attributes, createdAt) {
-      const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, attributes, createdAt);
+    insert(m, index, createdAt) {
+      const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, m.attributes, createdAt);
       return changes > 0;
     },
     byClientId(conversationId, authorId, clientId, author) {

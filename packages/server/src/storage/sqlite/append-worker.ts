@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { compileAppendBatch, type CommitBatch } from './append-batch.js';
-import { outcomeToWire, toWire, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
+import { packOutcomes, toWire, unpackItems, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
 
 /*
  * The append worker: its own connection to the database file runs each batch's transaction,
@@ -27,14 +27,14 @@ db.pragma(`busy_timeout = ${String(data.busyTimeoutMs)}`);
 let commitBatch: CommitBatch | undefined;
 const post = (message: FromWorker): void => port.postMessage(message);
 
-function runBatch(messages: ToWorker & { type: 'batch' }): void {
+function runBatch(batch: ToWorker & { type: 'batch' }): void {
   try {
     // Prepared on first use: the tables exist only after `migrate()`.
     commitBatch ??= compileAppendBatch(db, false);
-    const outcomes = commitBatch(messages.messages);
+    const outcomes = commitBatch(unpackItems(batch.items));
     // Without retryBusy the batch never returns BUSY: a taken lock is waited for, then thrown.
     if (!Array.isArray(outcomes)) throw new Error('append batch returned busy');
-    post({ type: 'done', outcomes: outcomes.map(outcomeToWire) });
+    post({ type: 'done', outcomes: packOutcomes(outcomes) });
   } catch (error) {
     post({ type: 'failed', error: toWire(error) });
   }

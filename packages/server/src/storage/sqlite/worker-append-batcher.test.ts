@@ -42,6 +42,21 @@ async function setUp(name: string) {
 }
 
 describe('WorkerAppendBatcher', () => {
+  it('fails an append whose attributes cannot be serialised alone, committing the rest of its turn', async () => {
+    const { storage, ada, c, count } = await setUp('unserialisable');
+    const sends = [
+      storage.appendMessage(newMessage(c.id, ada, { body: 'before' })),
+      storage.appendMessage({ ...newMessage(c.id, ada), attributes: { n: 1n } }),
+      storage.appendMessage(newMessage(c.id, ada, { body: 'after' })),
+    ];
+    const [before, bad, after] = await Promise.allSettled(sends);
+    expect(bad?.status).toBe('rejected');
+    expect(before?.status === 'fulfilled' && expectOk(before.value).message.index).toBe(1);
+    expect(after?.status === 'fulfilled' && expectOk(after.value).message.index).toBe(2);
+    expect(count()).toBe(2);
+    await storage.close();
+  });
+
   it('resolves only after the commit, while the event loop keeps running', async () => {
     const { appends, storage, ada, c, other, count, fellBack } = await setUp('commit');
     other.exec('begin immediate');

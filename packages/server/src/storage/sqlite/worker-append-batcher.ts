@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { AppendResult, NewMessage } from '../storage.js';
-import { settle, type Pending } from './append-batcher.js';
-import { fromWire, outcomeFromWire, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
+import { enqueue, settle, type Pending } from './append-batcher.js';
+import { fromWire, packItems, unpackOutcomes, type AppendWorkerData, type FromWorker, type ToWorker } from './append-wire.js';
 import { PauseGate } from './pause-gate.js';
 
 /** What the storage appends through: the worker, or the in-thread batcher. */
@@ -112,8 +112,7 @@ export class WorkerAppendBatcher implements AppendSink {
   append(message: NewMessage): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new Error('storage is closed'));
     if (this.#fallback !== undefined) return this.#fallback.append(message);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ message, resolve, reject });
+    return enqueue(this.#queue, message, () => {
       if (this.#scheduled || this.#inFlight !== undefined) return;
       // At the end of the turn, so the turn's appends go as one batch.
       this.#scheduled = true;
@@ -169,7 +168,7 @@ export class WorkerAppendBatcher implements AppendSink {
     this.#inFlight = batch;
     this.#batches += 1;
     this.worker.ref();
-    this.worker.postMessage({ type: 'batch', messages: batch.map((p) => p.message) } satisfies ToWorker);
+    this.worker.postMessage({ type: 'batch', items: packItems(batch.map((p) => p.item)) } satisfies ToWorker);
   }
 
   #answer(message: FromWorker): void {
@@ -177,7 +176,7 @@ export class WorkerAppendBatcher implements AppendSink {
     if (batch === undefined || message.type === 'ready') return;
     this.#inFlight = undefined;
     this.worker.unref();
-    if (message.type === 'done') settle(batch, message.outcomes.map(outcomeFromWire));
+    if (message.type === 'done') settle(batch, unpackOutcomes(message.outcomes));
     else {
       const error = fromWire(message.error);
       batch.forEach((p) => p.reject(error));
