@@ -109,9 +109,42 @@ async function createConversationTables(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('invites_conversation').on('invites').column('conversation_id').execute();
 }
 
+/** The unique index on messages' (client_id, conversation_id, author_id), from 0002 on. */
+export const CLIENT_ID_INDEX = 'messages_client_id_first';
+
+/**
+ * The idempotency index keyed by client id first: (client_id, conversation_id, author_id)
+ * instead of (conversation_id, author_id, client_id). The same uniqueness and the same
+ * equality lookups, but client ids made in time order (the SDK's UUIDv7, counters) are then
+ * inserted at the index's right edge, where a batch's entries share the last leaf; keyed by
+ * conversation first, every message dirtied its own conversation's leaf (ADR 0006). Built
+ * before the old one is dropped, so uniqueness holds throughout.
+ */
+const clientIdFirst: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createIndex(CLIENT_ID_INDEX)
+      .unique()
+      .on('messages')
+      .columns(['client_id', 'conversation_id', 'author_id'])
+      .execute();
+    await db.schema.dropIndex('messages_client_id').execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createIndex('messages_client_id')
+      .unique()
+      .on('messages')
+      .columns(['conversation_id', 'author_id', 'client_id'])
+      .execute();
+    await db.schema.dropIndex(CLIENT_ID_INDEX).execute();
+  },
+};
+
 /** The ordered list of migrations; append, never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_client_id_first': clientIdFirst,
 };
 
 const provider: MigrationProvider = {
@@ -119,19 +152,19 @@ const provider: MigrationProvider = {
 };
 
 /**
- * Brings the schema up to date; safe to call on every start and from several processes
- * (Kysely's migrator takes a lock).
+ * Brings the schema up to date, or up to the migration named `upTo` (tests of an upgrade);
+ * safe to call on every start and from several processes (Kysely's migrator takes a lock).
  *
  * @example
  * await runMigrations(db, 'parley_test_1');
  */
-export async function runMigrations(db: Kysely<any>, migrationTableSchema?: string): Promise<void> {
+export async function runMigrations(db: Kysely<any>, migrationTableSchema?: string, upTo?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider,
     ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${String(error)}`, { cause: error });

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { AppendResult, MessageRecord, NewMessage } from '../storage.js';
 import type { MessagesTable } from '../schema.js';
 import { appendedMessage, iso, toMessage } from '../common/rows.js';
+import { CLIENT_ID_INDEX } from '../migrations.js';
 
 /*
  * The send path on PostgreSQL: ONE statement, so one round trip and one implicit transaction
@@ -30,8 +31,8 @@ const BY_CLIENT_ID = `
 select m.*, u.username from messages m join users u on u.id = m.author_id
  where m.conversation_id = $1 and m.author_id = $2 and m.client_id = $3`;
 
-/** Name of the unique index on (conversation_id, author_id, client_id); see migrations.ts. */
-const CLIENT_ID_CONSTRAINT = 'messages_client_id';
+/** Name of the unique index on (client_id, conversation_id, author_id); see migrations.ts. */
+const CLIENT_ID_CONSTRAINT = CLIENT_ID_INDEX;
 
 /**
  * Appends one message; see `Storage.appendMessage`. Connection failures reject the promise

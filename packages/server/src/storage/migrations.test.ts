@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { at, expectOk, newMessage, uid } from './contract/fixtures.js';
+import { CLIENT_ID_INDEX, runMigrations } from './migrations.js';
+import { openPostgresStorage } from './postgres/postgres-storage.js';
+import { openSqliteStorage } from './sqlite/sqlite-storage.js';
+import type { Storage, UserRecord } from './storage.js';
+
+/*
+ * Upgrades: a database written by the 0001 schema, with messages sent under client ids, is
+ * migrated by a storage opened on it, and keeps every message and its idempotency.
+ */
+
+const dir = await mkdtemp(join(tmpdir(), 'parley-migrations-'));
+const pgUrl = process.env.PARLEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const pgSchema = `parley_migr_${randomBytes(6).toString('hex')}`;
+
+async function pgReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+// CI must have PostgreSQL; elsewhere its half is skipped with a warning.
+const withPg = process.env.CI === 'true' || (await pgReachable());
+if (!withPg) console.warn(`Skipping the PostgreSQL upgrade test: ${pgUrl} is unreachable.`);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  if (!withPg) return;
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`drop schema if exists "${pgSchema}" cascade`);
+  await client.end();
+});
+
+/** Writes, with 0001's schema only, one conversation of ada's holding one message sent as client id 'kept'. */
+async function seed01(db: Kysely<any>, schema?: string) {
+  await runMigrations(db, schema, '0001_initial');
+  const ada: UserRecord = { id: uid('US'), username: uid('ada').toLowerCase(), passwordHash: 'x', createdAt: at(0) };
+  const conversationId = uid('CH');
+  await db.insertInto('users').values({ id: ada.id, username: ada.username, password_hash: 'x', created_at: at(0) }).execute();
+  await db
+    .insertInto('conversations')
+    .values({
+      id: conversationId, title: 't', subject: '', attributes: '{}', invite_policy: 'members', created_by: ada.id,
+      created_at: at(0), updated_at: at(0), last_activity_at: at(1), last_message_index: 1,
+    })
+    .execute();
+  await db
+    .insertInto('participants')
+    .values({ conversation_id: conversationId, user_id: ada.id, role: 'admin', status: 'joined', last_read_index: 0, invited_by: null, created_at: at(0), updated_at: at(0) })
+    .execute();
+  await db
+    .insertInto('messages')
+    .values({ conversation_id: conversationId, idx: 1, id: uid('IM'), author_id: ada.id, body: 'original', client_id: 'kept', attributes: '{}', created_at: at(1) })
+    .execute();
+  await db.destroy();
+  return { ada, conversationId };
+}
+
+/** What the upgraded storage must still do with the data `seed01` wrote. */
+async function expectUpgraded(storage: Storage, ada: UserRecord, conversationId: string): Promise<void> {
+  const [original] = (await storage.listMessages(conversationId, { limit: 10 })).messages;
+  expect(original?.body).toBe('original');
+  const retry = expectOk(await storage.appendMessage(newMessage(conversationId, ada, { clientId: 'kept', body: 'retry' })));
+  expect(retry).toEqual({ kind: 'ok', duplicate: true, message: original });
+  const next = expectOk(await storage.appendMessage(newMessage(conversationId, ada, { clientId: 'new' })));
+  expect(next.duplicate).toBe(false);
+  expect(next.message.index).toBe(2);
+  expect((await storage.listMessages(conversationId, { limit: 10 })).messages.map((m) => m.body)).toEqual(['original', 'hello']);
+}
+
+describe('migration 0002_client_id_first', () => {
+  it('upgrades a SQLite 0001 database: messages kept, client ids still idempotent, the index keyed client id first', async () => {
+    const file = join(dir, 'upgrade.sqlite');
+    const { ada, conversationId } = await seed01(new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) }));
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    await expectUpgraded(storage, ada, conversationId);
+    await storage.close();
+
+    const check = new BetterSqlite3(file, { readonly: true });
+    const columns = check.prepare(`select name from pragma_index_info(?) order by seqno`).pluck().all(CLIENT_ID_INDEX);
+    const old = check.prepare(`select count(*) from sqlite_master where type = 'index' and name = 'messages_client_id'`).pluck().get();
+    check.close();
+    expect(columns).toEqual(['client_id', 'conversation_id', 'author_id']);
+    expect(old).toBe(0);
+  });
+
+  it.skipIf(!withPg)('upgrades a PostgreSQL 0001 schema the same way', async () => {
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`create schema "${pgSchema}"`);
+    await admin.end();
+    const pool = new pg.Pool({ connectionString: pgUrl, options: `-c search_path=${pgSchema}` });
+    const { ada, conversationId } = await seed01(new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pgSchema);
+    const storage = await openPostgresStorage({ connectionString: pgUrl, schema: pgSchema });
+    await storage.migrate();
+    await expectUpgraded(storage, ada, conversationId);
+    await storage.close();
+
+    const check = new pg.Client({ connectionString: pgUrl });
+    await check.connect();
+    const { rows } = await check.query<{ indexname: string; indexdef: string }>(
+      'select indexname, indexdef from pg_indexes where schemaname = $1 and tablename = $2',
+      [pgSchema, 'messages'],
+    );
+    await check.end();
+    const def = rows.find((r) => r.indexname === CLIENT_ID_INDEX)?.indexdef ?? '';
+    expect(def).toMatch(/UNIQUE INDEX .*\(client_id, conversation_id, author_id\)/);
+    expect(rows.map((r) => r.indexname)).not.toContain('messages_client_id');
+  });
+});
