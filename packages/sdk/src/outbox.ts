@@ -2,10 +2,11 @@ import type { AckFrame, Attributes, Message, SendFrame, ServerFrame } from '@par
 import { Backoff } from './backoff.js';
 import { ParleyError } from './errors.js';
 import { ConnectionLostError, type Realtime } from './socket.js';
+import { uuid7 } from './uuid7.js';
 
 /** Options of one send. */
 export interface SendOptions {
-  /** Idempotency key; generated with `crypto.randomUUID()` when omitted. */
+  /** Idempotency key; a time-ordered UUID (`uuid7()`) when omitted. */
   clientId?: string;
   attributes?: Record<string, unknown>;
 }
@@ -40,7 +41,7 @@ export class Outbox {
   /** Queues a send and transmits it now if connected; resolves with the acked message. */
   send(conversationId: string, body: string, opts: SendOptions = {}): Promise<Message> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    const clientId = opts.clientId ?? crypto.randomUUID();
+    const clientId = opts.clientId ?? uuid7();
     const key = keyOf(conversationId, clientId);
     const existing = this.entries.get(key);
     if (existing) return new Promise((resolve, reject) => this.chain(existing, resolve, reject));
