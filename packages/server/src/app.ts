@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { LIMITS } from '@parley/protocol';
+import { isoNow } from './clock.js';
 import { TokenService } from './auth/tokens.js';
 import type { Config } from './config/config.js';
 import { createDomain, type Domain } from './domain/domain.js';
@@ -52,7 +53,7 @@ export interface ParleyApp {
 export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { config, storage, bus, logger } = deps;
   const tokens = await TokenService.open(storage, config.tokenTtlSeconds);
-  const domain = createDomain({ storage, bus, config, log: logger, now: () => new Date().toISOString() }, tokens);
+  const domain = createDomain({ storage, bus, config, log: logger, now: () => isoNow() }, tokens);
   const metrics = createMetrics();
   const fastify = Fastify({
     loggerInstance: logger,
