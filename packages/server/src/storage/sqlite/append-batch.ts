@@ -68,26 +68,45 @@ export function storedResult(m: NewMessage, result: Appended | AppendResult): Ap
  * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
  * would have taken is handed to the next item, so no gap appears.
  *
+ * What a batch read (memberships, counters) is kept for the next batch while no other
+ * connection has committed in between: `PRAGMA data_version`, read once the next batch holds
+ * the write lock, changes exactly when another connection (the event loop's, another
+ * process's) committed, and then everything is read afresh. So a removal or a message written
+ * elsewhere is seen by the next batch, and a batch that fails (rolled back) is never trusted.
+ *
  * @example
  * const commit = compileAppendBatch(sqlite, true);
  * const outcomes = commit([message]); // BUSY, or one outcome per message, after COMMIT
  */
 export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolean): CommitBatch {
   const s = appendStatements(db);
+  const dataVersion = db.prepare<[], number>('pragma data_version').pluck();
+  let state = newBatchState();
+  // data_version as of our last commit; undefined when the state must not be trusted.
+  let committedAt: number | undefined;
+  let readAt = 0;
   const all = db.transaction((items: readonly BatchItem[]) => {
-    const state = newBatchState();
+    readAt = dataVersion.get() ?? 0;
+    if (readAt !== committedAt || tooLarge(state)) state = newBatchState();
     const outcomes = items.map((m) => appendItem(db, s, state, m));
     s.writeCounters(state);
     return outcomes;
   });
+  const commit = (items: readonly BatchItem[]): Outcome[] => {
+    committedAt = undefined;
+    const outcomes = all.immediate(items);
+    // Our own commit leaves data_version as it was: the state is exactly what is stored.
+    committedAt = readAt;
+    return outcomes;
+  };
   // IMMEDIATE takes the write lock up front, so another connection cannot make us fail midway.
-  if (!retryBusy) return (items) => all.immediate(items);
+  if (!retryBusy) return commit;
   const noWait = db.prepare('pragma busy_timeout = 0');
   const wait = db.prepare(`pragma busy_timeout = ${String(db.pragma('busy_timeout', { simple: true }))}`);
   return (items) => {
     noWait.get();
     try {
-      return all.immediate(items);
+      return commit(items);
     } catch (error) {
       if (isBusy(error) && !db.inTransaction) return BUSY;
       throw error;
@@ -95,6 +114,13 @@ export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolea
       wait.get();
     }
   };
+}
+
+// Kept across batches, the state is bounded like the username cache.
+const STATE_LIMIT = 10_000;
+
+function tooLarge(state: BatchState): boolean {
+  return state.members.size > STATE_LIMIT || state.conversations.size > STATE_LIMIT;
 }
 
 function isBusy(error: unknown): boolean {

@@ -11,8 +11,9 @@ export interface ConversationState {
 }
 
 /**
- * What one batch has read so far. Nothing else writes while the batch's transaction holds
- * the write lock, so a membership or counter read once stays true until the commit.
+ * What batches have read so far. Nothing else writes while a batch's transaction holds the
+ * write lock, so a membership or counter read once stays true until the commit, and after it
+ * for as long as no other connection commits (`compileAppendBatch` checks `data_version`).
  */
 export interface BatchState {
   /** `conversationId \n userId` -> author's username, or null when not joined. */
@@ -38,7 +39,7 @@ export interface AppendStatements {
   insert(m: BatchItem, index: number, createdAt: string): boolean;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
-  /** Writes every changed counter and last-activity time: one UPDATE per conversation. */
+  /** Writes every changed counter and last-activity time (one UPDATE per conversation), then marks them clean. */
   writeCounters(state: BatchState): void;
 }
 
@@ -116,7 +117,9 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     },
     writeCounters(state) {
       for (const [id, conversation] of state.conversations) {
-        if (conversation?.dirty === true) write.run(conversation.last, conversation.activityAt, id);
+        if (conversation?.dirty !== true) continue;
+        write.run(conversation.last, conversation.activityAt, id);
+        conversation.dirty = false;
       }
     },
   };

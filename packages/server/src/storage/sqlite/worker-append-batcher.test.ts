@@ -42,6 +42,35 @@ async function setUp(name: string) {
 }
 
 describe('WorkerAppendBatcher', () => {
+  it('sees what another connection committed between batches: a message written elsewhere, then a removal', async () => {
+    const { storage, ada, c, other, count } = await setUp('elsewhere');
+    expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(1);
+    // Another process appends index 2 the way any writer must: the row and the counter.
+    other
+      .prepare(
+        `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
+         values (?, 2, ?, ?, 'elsewhere', null, '{}', '2026-01-01T00:00:00.000Z')`,
+      )
+      .run(c.id, `IM-elsewhere-${c.id}`, ada.id);
+    other.prepare('update conversations set last_message_index = 2 where id = ?').run(c.id);
+    expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(3);
+    other.prepare(`update participants set status = 'removed' where conversation_id = ? and user_id = ?`).run(c.id, ada.id);
+    expect(await storage.appendMessage(newMessage(c.id, ada))).toEqual({ kind: 'not_participant' });
+    expect(count()).toBe(3);
+    await storage.close();
+  });
+
+  it('keeps appending gaplessly over many batches with nothing written elsewhere', async () => {
+    const { storage, ada, c, count } = await setUp('kept-state');
+    for (let round = 0; round < 5; round += 1) {
+      const sent = await Promise.all([1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada))));
+      expect(sent.map((r) => expectOk(r).message.index)).toEqual([1, 2, 3].map((n) => round * 3 + n));
+    }
+    expect((await storage.getConversation(c.id))?.lastMessageIndex).toBe(15);
+    expect(count()).toBe(15);
+    await storage.close();
+  });
+
   it('fails an append whose attributes cannot be serialised alone, committing the rest of its turn', async () => {
     const { storage, ada, c, count } = await setUp('unserialisable');
     const sends = [
