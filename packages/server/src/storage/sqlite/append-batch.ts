@@ -29,7 +29,11 @@ export type Outcome = { ok: true; result: Appended | AppendResult } | { ok: fals
 export const BUSY = Symbol('busy');
 
 /** Writes one batch in one transaction; `BUSY` when it could not start (nothing written). */
-export type CommitBatch = (items: readonly BatchItem[]) => Outcome[] | typeof BUSY;
+export interface CommitBatch {
+  (items: readonly BatchItem[]): Outcome[] | typeof BUSY;
+  /** Batches that read memberships and counters afresh; the others reused the previous batch's. */
+  readonly freshReads: number;
+}
 
 /**
  * The batch item for `m`; throws what `JSON.stringify` throws for its attributes, so the
@@ -68,52 +72,63 @@ export function storedResult(m: NewMessage, result: Appended | AppendResult): Ap
  * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
  * would have taken is handed to the next item, so no gap appears.
  *
- * What a batch read (memberships, counters) is kept for the next batch while no other
- * connection has committed in between: `PRAGMA data_version`, read once the next batch holds
- * the write lock, changes exactly when another connection (the event loop's, another
- * process's) committed, and then everything is read afresh. So a removal or a message written
- * elsewhere is seen by the next batch, and a batch that fails (rolled back) is never trusted.
+ * With `keepState` (only for a connection on which nothing but these batches writes: the
+ * append worker's), what a batch read (memberships, counters) is kept for the next batch while
+ * no other connection has committed in between: `PRAGMA data_version`, read once the next
+ * batch holds the write lock, changes exactly when another connection (the event loop's,
+ * another process's) committed, and then everything is read afresh. So a removal or a message
+ * written elsewhere is seen by the next batch, and a batch that failed is never trusted. It
+ * does not change for the connection's own commits, which is why a connection shared with
+ * other writes (the event loop's) must not keep state.
  *
  * @example
  * const commit = compileAppendBatch(sqlite, true);
  * const outcomes = commit([message]); // BUSY, or one outcome per message, after COMMIT
  */
-export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolean): CommitBatch {
+export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolean, keepState = false): CommitBatch {
   const s = appendStatements(db);
   const dataVersion = db.prepare<[], number>('pragma data_version').pluck();
   let state = newBatchState();
+  let freshReads = 0;
   // data_version as of our last commit; undefined when the state must not be trusted.
   let committedAt: number | undefined;
-  let readAt = 0;
+  let trustedAt: number | undefined;
+  let readAt: number | undefined;
   const all = db.transaction((items: readonly BatchItem[]) => {
-    readAt = dataVersion.get() ?? 0;
-    if (readAt !== committedAt || tooLarge(state)) state = newBatchState();
+    readAt = keepState ? dataVersion.get() : undefined;
+    if (readAt === undefined || readAt !== trustedAt || tooLarge(state)) {
+      state = newBatchState();
+      freshReads += 1;
+    }
     const outcomes = items.map((m) => appendItem(db, s, state, m));
     s.writeCounters(state);
     return outcomes;
   });
-  const commit = (items: readonly BatchItem[]): Outcome[] => {
+  const run = (items: readonly BatchItem[]): Outcome[] => {
+    trustedAt = committedAt;
     committedAt = undefined;
     const outcomes = all.immediate(items);
     // Our own commit leaves data_version as it was: the state is exactly what is stored.
     committedAt = readAt;
     return outcomes;
   };
+  const counted = (fn: (items: readonly BatchItem[]) => Outcome[] | typeof BUSY): CommitBatch =>
+    Object.defineProperty(fn, 'freshReads', { get: () => freshReads }) as CommitBatch;
   // IMMEDIATE takes the write lock up front, so another connection cannot make us fail midway.
-  if (!retryBusy) return commit;
+  if (!retryBusy) return counted(run);
   const noWait = db.prepare('pragma busy_timeout = 0');
   const wait = db.prepare(`pragma busy_timeout = ${String(db.pragma('busy_timeout', { simple: true }))}`);
-  return (items) => {
+  return counted((items: readonly BatchItem[]) => {
     noWait.get();
     try {
-      return commit(items);
+      return run(items);
     } catch (error) {
       if (isBusy(error) && !db.inTransaction) return BUSY;
       throw error;
     } finally {
       wait.get();
     }
-  };
+  });
 }
 
 // Kept across batches, the state is bounded like the username cache.

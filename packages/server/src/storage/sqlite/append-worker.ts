@@ -30,7 +30,8 @@ const post = (message: FromWorker): void => port.postMessage(message);
 function runBatch(batch: ToWorker & { type: 'batch' }): void {
   try {
     // Prepared on first use: the tables exist only after `migrate()`.
-    commitBatch ??= compileAppendBatch(db, false);
+    // Nothing else writes on this connection, so the batch may keep what it read (see there).
+    commitBatch ??= compileAppendBatch(db, false, true);
     const outcomes = commitBatch(unpackItems(batch.items));
     // Without retryBusy the batch never returns BUSY: a taken lock is waited for, then thrown.
     if (!Array.isArray(outcomes)) throw new Error('append batch returned busy');
