@@ -17,6 +17,7 @@ export const ERRORS = {
   route_not_found: { status: 404, message: 'No such route' },
   unauthenticated: { status: 401, message: 'Sign in first' },
   invalid_token: { status: 401, message: 'The access token is invalid' },
+  invalid_api_key: { status: 401, message: 'The API key id or secret is wrong, or the key was revoked' },
   token_expired: { status: 401, message: 'The access token has expired' },
   invalid_credentials: { status: 401, message: 'Wrong username or password' },
   username_taken: { status: 409, message: 'That username is taken' },

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { AccessTokenClaims } from '@parley/protocol';
 import { AppError } from '../errors.js';
@@ -102,6 +103,25 @@ export class TokenService {
     const result: TokenIdentity = { identity, keyId, expiresAt: new Date(exp * 1000) };
     this.verified.set(token, { value: result, keyId, exp, nbf: typeof nbf === 'number' ? nbf : undefined });
     return result;
+  }
+
+  /**
+   * Checks an API key's id and secret (HTTP Basic from an integrator's backend) against
+   * storage, in constant time; a revoked or unknown key fails. Parley's own signing key is
+   * never accepted this way: it exists only to sign tokens.
+   */
+  async checkKey(keyId: string, secret: string): Promise<boolean> {
+    if (keyId === this.signingKey.id) return false;
+    const key = await this.storage.getApiKey(keyId);
+    if (!key || key.revokedAt !== null) return false;
+    const expected = Buffer.from(key.secret, 'utf8');
+    const given = Buffer.from(secret, 'utf8');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** True for a key other than Parley's own: an integrator's, whose tokens name its site's users. */
+  isIntegratorKey(keyId: string): boolean {
+    return keyId !== this.signingKey.id;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { USERNAME_PATTERN } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newId, newSecret } from '../ids.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -23,6 +24,14 @@ export interface NewSession {
  */
 const TOKEN_USERS_MAX = 10_000;
 const TOKEN_USER_TTL_MS = 60_000;
+
+/**
+ * The password hash of a user created for an integrator's identity (first seen in a token signed
+ * with the integrator's key, or named in a server-side call). It is not a scrypt hash, so no
+ * password ever matches it: such a user signs in only through the site's tokens.
+ */
+const EXTERNAL_USER_HASH = 'external';
+const IDENTITY = new RegExp(USERNAME_PATTERN);
 
 function sessionId(cookieValue: string): string {
   return createHash('sha256').update(cookieValue).digest('hex');
@@ -73,7 +82,9 @@ export class Accounts {
       }
     }
     const user = await this.ctx.storage.getUserByUsername(userKey);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    // An integrator's user has no password: verify against the dummy so timing says nothing.
+    const stored = user && user.passwordHash !== EXTERNAL_USER_HASH ? user.passwordHash : DUMMY_HASH;
+    const ok = (await verifyPassword(password, stored)) && user !== undefined && stored !== DUMMY_HASH;
     if (!user || !ok) {
       this.failuresByUser.take(userKey);
       this.failuresByIp.take(ip);
@@ -98,12 +109,61 @@ export class Accounts {
     return this.ctx.storage.getUserById(session.userId);
   }
 
-  /** The user behind an access token; throws `invalid_token` / `token_expired`. */
+  /**
+   * The user behind an access token; throws `invalid_token` / `token_expired`. A token signed
+   * with an integrator's key may name an identity Parley has not seen: its user is created then,
+   * as Twilio does, so a site's backend can mint tokens for its own users.
+   */
   async userForToken(token: string): Promise<{ user: UserRecord; expiresAt: Date }> {
-    const { identity, expiresAt } = await this.tokens.verify(token);
-    const user = await this.userByIdentity(identity);
+    const { identity, keyId, expiresAt } = await this.tokens.verify(token);
+    let user = await this.userByIdentity(identity);
+    if (!user && this.tokens.isIntegratorKey(keyId)) {
+      if (!IDENTITY.test(identity)) throw new AppError('invalid_token', `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`);
+      user = await this.provision(identity);
+    }
     if (!user) throw new AppError('invalid_token', `No user has the identity "${identity}"`);
     return { user, expiresAt };
+  }
+
+  /**
+   * A server-side call from an integrator's backend: `Authorization: Basic keyId:secret`, acting
+   * as `identity` (the `X-Parley-Identity` header), whose user is created if it is new. Throws
+   * `invalid_api_key` for a wrong, unknown or revoked key and `validation_failed` for a missing or
+   * malformed identity.
+   */
+  async userForApiKey(basicCredentials: string, identity: string | undefined): Promise<UserRecord> {
+    const decoded = Buffer.from(basicCredentials, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const ok = colon > 0 && (await this.tokens.checkKey(decoded.slice(0, colon), decoded.slice(colon + 1)));
+    if (!ok) throw new AppError('invalid_api_key');
+    if (identity === undefined || identity === '') {
+      throw new AppError('validation_failed', 'A call with an API key must name the user it acts as in the X-Parley-Identity header');
+    }
+    return this.provision(identity);
+  }
+
+  /**
+   * The user whose username is `identity`, created (with no password) if there is none; for
+   * identities an integrator vouches for. Throws `validation_failed` for an invalid username.
+   */
+  async provision(identity: string): Promise<UserRecord> {
+    if (!IDENTITY.test(identity)) {
+      throw new AppError('validation_failed', `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`);
+    }
+    const username = identity.toLowerCase();
+    const existing = await this.ctx.storage.getUserByUsername(username);
+    if (existing) return existing;
+    const user: UserRecord = { id: newId('US'), username, passwordHash: EXTERNAL_USER_HASH, createdAt: this.ctx.now() };
+    try {
+      await this.ctx.storage.createUser(user);
+      return user;
+    } catch (err) {
+      // Created meanwhile by another request or process: that one is the user.
+      if (!(err instanceof UniqueViolation)) throw err;
+      const raced = await this.ctx.storage.getUserByUsername(username);
+      if (!raced) throw err;
+      return raced;
+    }
   }
 
   private async userByIdentity(identity: string): Promise<UserRecord | undefined> {

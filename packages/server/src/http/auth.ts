@@ -5,9 +5,14 @@ import type { UserRecord } from '../storage/storage.js';
 
 export const SESSION_COOKIE = 'parley_session';
 
+/** The header naming the user an integrator's server-side call acts as. */
+export const IDENTITY_HEADER = 'x-parley-identity';
+
 /**
- * The signed-in user of a request, from `Authorization: Bearer <access token>` or the
- * session cookie; throws `unauthenticated`, `invalid_token` or `token_expired`.
+ * The signed-in user of a request, from `Authorization: Bearer <access token>`, from
+ * `Authorization: Basic keyId:secret` of an integrator's backend acting as the user named in
+ * `X-Parley-Identity` (created if new), or from the session cookie; throws `unauthenticated`,
+ * `invalid_token`, `token_expired` or `invalid_api_key`.
  *
  * @example
  * const user = await requireUser(domain, request);
@@ -17,12 +22,21 @@ export async function requireUser(domain: Domain, request: FastifyRequest): Prom
   if (header?.startsWith('Bearer ')) {
     return (await domain.accounts.userForToken(header.slice('Bearer '.length).trim())).user;
   }
+  if (header?.startsWith('Basic ')) {
+    const identity = request.headers[IDENTITY_HEADER];
+    return domain.accounts.userForApiKey(header.slice('Basic '.length).trim(), typeof identity === 'string' ? identity : undefined);
+  }
   const cookie = request.cookies[SESSION_COOKIE];
   if (cookie) {
     const user = await domain.accounts.userForSession(cookie);
     if (user) return user;
   }
   throw new AppError('unauthenticated');
+}
+
+/** True when the request is an integrator's server-side call (HTTP Basic with an API key). */
+export function isServerSide(request: FastifyRequest): boolean {
+  return request.headers.authorization?.startsWith('Basic ') ?? false;
 }
 
 /** Sets the session cookie: httpOnly, SameSite=Lax, Secure over HTTPS. */

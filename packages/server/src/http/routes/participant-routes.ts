@@ -8,7 +8,7 @@ import {
   ParticipantsResponse,
   UpdateParticipantBody,
 } from '@parley/protocol';
-import { requireUser } from '../auth.js';
+import { isServerSide, requireUser } from '../auth.js';
 import type { Api, RouteDeps } from '../types.js';
 
 const MemberParams = Type.Object({
@@ -38,6 +38,8 @@ export function participantRoutes(app: Api, { domain }: RouteDeps): void {
     { schema: { tags, params: IdParams, body: AddParticipantBody, response: { 201: ParticipantResponse } } },
     async (request, reply) => {
       const user = await requireUser(domain, request);
+      // An integrator adds its site's users by identity: one Parley has not seen yet is created.
+      if (isServerSide(request)) await domain.accounts.provision(request.body.username);
       const participant = await domain.membership.add(user, request.params.id, request.body.username);
       return reply.status(201).send({ participant });
     },

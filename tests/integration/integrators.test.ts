@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { promisify } from 'node:util';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Client, Message } from '@parley/sdk';
+import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
+import { openClient } from '../helpers/users.js';
+
+/**
+ * SPEC 2.1: a site's backend holds a Parley API key (`parley keys create`) and makes
+ * server-side calls with HTTP Basic `keyId:secret`, acting as one of its own users named in
+ * `X-Parley-Identity`: mint access tokens for them, create conversations, add participants by
+ * identity. Users are created on first sight, as Twilio does with identities.
+ */
+const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
+const run = promisify(execFile);
+
+let server: InProcessServer;
+const clients: Client[] = [];
+
+interface Key {
+  id: string;
+  secret: string;
+}
+
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PARLEY_DATA_DIR: server.dataDir, DATABASE_URL: '' } });
+  return stdout;
+}
+
+async function createKey(name: string): Promise<Key> {
+  const out = await cli('keys', 'create', '--name', name);
+  const id = /key id:\s+(\S+)/.exec(out)?.[1];
+  const secret = /key secret:\s+(\S+)/.exec(out)?.[1];
+  if (!id || !secret) throw new Error(`unexpected CLI output: ${out}`);
+  return { id, secret };
+}
+
+const basic = (key: Key, secret = key.secret): string => `Basic ${Buffer.from(`${key.id}:${secret}`).toString('base64')}`;
+
+async function call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(server.baseUrl + path, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+beforeAll(async () => {
+  server = await startInProcessServer();
+});
+afterAll(async () => {
+  for (const c of clients) await c.shutdown();
+  await server?.close();
+});
+
+describe('integrators: server-side calls with an API key', () => {
+  it("a site's backend mints tokens, creates a conversation and adds its users, who then chat live", async () => {
+    const key = await createKey('shop backend');
+    const as = (identity: string) => ({ authorization: basic(key), 'x-parley-identity': identity });
+
+    const minted = await call('POST', '/api/token', as('shop.ann'));
+    expect(minted.status).toBe(200);
+    expect(minted.json).toMatchObject({ identity: 'shop.ann', token: expect.any(String) });
+
+    const created = await call('POST', '/api/conversations', as('shop.ann'), { title: 'Order 1042' });
+    expect(created.status).toBe(201);
+    const conversationId = created.json.conversation.conversation.id as string;
+
+    const added = await call('POST', `/api/conversations/${conversationId}/participants`, as('shop.ann'), { username: 'shop.ben' });
+    expect(added.status).toBe(201);
+    expect(added.json.participant).toMatchObject({ username: 'shop.ben', status: 'invited' });
+    expect((await call('POST', `/api/invitations/${conversationId}/accept`, as('shop.ben'))).status).toBe(200);
+
+    const tokenFor = async (identity: string): Promise<string> => (await call('POST', '/api/token', as(identity))).json.token as string;
+    const ann = await openClient(server.baseUrl, await tokenFor('shop.ann'), { getToken: () => tokenFor('shop.ann') });
+    const ben = await openClient(server.baseUrl, await tokenFor('shop.ben'), { getToken: () => tokenFor('shop.ben') });
+    clients.push(ann, ben);
+    const seen: Message[] = [];
+    ben.on('messageAdded', (m) => seen.push(m));
+    const conversation = (await ann.getSubscribedConversations()).find((c) => c.id === conversationId);
+    await conversation!.sendMessage('Your parcel left the warehouse');
+    await vi.waitFor(() => expect(seen.map((m) => [m.author, m.body])).toEqual([['shop.ann', 'Your parcel left the warehouse']]));
+
+    // The users exist only through the site: no password signs them in.
+    const signin = await call('POST', '/api/auth/signin', {}, { username: 'shop.ann', password: 'anything-at-all' });
+    expect(signin).toMatchObject({ status: 401, json: { error: { code: 'invalid_credentials' } } });
+  });
+
+  it('accepts a token the site signed itself with its key, for an identity seen for the first time', async () => {
+    const key = await createKey('self-signing backend');
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ grants: { identity: 'selfsigned.cara', chat: { service_sid: 'parley' } } })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', cty: 'twilio-fpa;v=1' })
+      .setIssuer(key.id)
+      .setSubject('parley')
+      .setJti(`${key.id}-${now}`)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(Buffer.from(key.secret, 'utf8'));
+    const me = await call('GET', '/api/me', { authorization: `Bearer ${token}` });
+    expect(me).toMatchObject({ status: 200, json: { user: { username: 'selfsigned.cara' } } });
+  });
+
+  it('refuses a wrong secret, an unknown or revoked key, Parley’s own key, and a missing or invalid identity', async () => {
+    const key = await createKey('to be revoked');
+    const identity = { 'x-parley-identity': 'shop.dan' };
+    const refused = (res: { status: number; json: any }, status: number, code: string) => expect(res).toMatchObject({ status, json: { error: { code } } });
+    refused(await call('POST', '/api/token', { authorization: basic(key, 'wrong'), ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: basic({ id: 'SKunknown', secret: key.secret }), ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: 'Basic not-base64-at-all', ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: basic(key) }), 400, 'validation_failed');
+    refused(await call('POST', '/api/token', { authorization: basic(key), 'x-parley-identity': 'no spaces allowed' }), 400, 'validation_failed');
+    // Parley's own signing key, with its real secret, only signs tokens: it is no API key.
+    const db = new Database(join(server.dataDir, 'parley.sqlite'), { readonly: true });
+    const internal = db.prepare(`select id, secret from api_keys where name = 'parley-internal'`).get() as Key;
+    db.close();
+    refused(await call('GET', '/api/me', { authorization: basic(internal), ...identity }), 401, 'invalid_api_key');
+
+    expect((await call('POST', '/api/token', { authorization: basic(key), ...identity })).status).toBe(200);
+    expect(await cli('keys', 'revoke', key.id)).toContain(`revoked ${key.id}`);
+    refused(await call('POST', '/api/token', { authorization: basic(key), ...identity }), 401, 'invalid_api_key');
+  });
+});
