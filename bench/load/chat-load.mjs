@@ -218,7 +218,7 @@ async function main() {
     ack: state.ackHist.toJSON(),
     byLabel: Object.fromEntries([...state.byLabel].map(([k, h]) => [k, h.toJSON()])),
   });
-  for (const c of clients) c.destroy();
+  for (const c of clients) c.reset();
   process.exit(0);
 }
 

@@ -48,6 +48,15 @@ export function connectWs({ host, port, path, localAddress, onOpen, onText, onCl
         closed = true;
         sock.destroy();
       },
+      /**
+       * Drops the connection with a TCP RST: no TIME_WAIT is left on this side, so the ~20,000
+       * sockets of a connections run do not slow the connects of the next run from the same
+       * source addresses (the kernel's port search walks every TIME_WAIT socket of a port).
+       */
+      reset() {
+        closed = true;
+        sock.resetAndDestroy();
+      },
     };
 
     function fail(err) {
