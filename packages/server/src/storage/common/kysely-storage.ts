@@ -16,7 +16,7 @@ export interface DialectParts {
   close(): Promise<void>;
   appendMessage: Storage['appendMessage'];
   /** Hand-written versions of hot reads; they replace the shared Kysely queries. */
-  reads?: Partial<Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant'>>;
+  reads?: Partial<Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant' | 'listJoinedConversationIds'>>;
 }
 
 /**

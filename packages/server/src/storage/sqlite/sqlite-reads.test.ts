@@ -38,18 +38,22 @@ describe('sqliteReads', () => {
     const reads = sqliteReads(sqlite, withConnection);
     expect((await reads.listMessages('CH1', { limit: 10 })).messages.map((m) => m.body)).toEqual(['committed']);
     expect(await reads.getParticipant('CH1', 'US1')).toMatchObject({ username: 'ada', status: 'joined' });
+    expect(await reads.listJoinedConversationIds('US1')).toEqual(['CH1']);
     expect(queued).toEqual([]);
 
     // Another caller's transaction is open on the handle, between two of its statements.
     sqlite.exec('begin');
     sqlite.prepare(`insert into messages (conversation_id, idx, id, author_id, body, created_at) values ('CH1', 2, 'IM2', 'US1', 'uncommitted', 'x')`).run();
+    sqlite.prepare(`update participants set status = 'removed' where conversation_id = 'CH1'`).run();
     const page = reads.listMessagesJson('CH1', { limit: 10 });
     const participant = reads.getParticipant('CH1', 'US1');
-    expect(queued).toEqual(['waiting', 'waiting']);
+    const joined = reads.listJoinedConversationIds('US1');
+    expect(queued).toEqual(['waiting', 'waiting', 'waiting']);
     sqlite.exec('rollback');
     release();
     expect((JSON.parse((await page).messagesJson) as { body: string }[]).map((m) => m.body)).toEqual(['committed']);
-    expect(await participant).toMatchObject({ username: 'ada' });
+    expect(await participant).toMatchObject({ username: 'ada', status: 'joined' });
+    expect(await joined).toEqual(['CH1']);
   });
 
   it('rejects, rather than throws, when a read fails', async () => {

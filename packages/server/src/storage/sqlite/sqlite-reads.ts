@@ -4,8 +4,8 @@ import type { ParticipantsTable } from '../schema.js';
 import { parseAttributes, toParticipant } from '../common/rows.js';
 import type { WithConnection } from './append-batcher.js';
 
-/** The reads on every history request, served by hand-prepared statements. */
-export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant'>;
+/** The reads on every history request and every WebSocket connect, served by hand-prepared statements. */
+export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant' | 'listJoinedConversationIds'>;
 
 type PageArgs = Parameters<Storage['listMessages']>[1];
 type MessageRow = [idx: number, id: string, authorId: string, body: string, clientId: string | null, attributes: string, createdAt: string, username: string];
@@ -22,6 +22,7 @@ interface Statements {
   rows: PageStatements<MessageRow>;
   json: PageStatements<string>;
   participant: BetterSqlite3.Statement<[string, string], ParticipantsTable & { username: string }>;
+  joinedConversationIds: BetterSqlite3.Statement<[string], string>;
 }
 
 const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username';
@@ -48,11 +49,15 @@ function prepare(db: BetterSqlite3.Database): Statements {
       `select p.conversation_id, p.user_id, p.role, p.status, p.last_read_index, p.invited_by, p.created_at, p.updated_at, u.username
        from participants p join users u on u.id = p.user_id where p.conversation_id = ? and p.user_id = ?`,
     ),
+    joinedConversationIds: db
+      .prepare<[string], string>(`select conversation_id from participants where user_id = ? and status = 'joined'`)
+      .pluck(),
   };
 }
 
 /**
- * `listMessages`, `listMessagesJson` and `getParticipant` without Kysely: the same SQL and
+ * `listMessages`, `listMessagesJson`, `getParticipant` and `listJoinedConversationIds` (every
+ * WebSocket connect) without Kysely: the same SQL and
  * results as the shared queries (both are single seeks of a primary key, then users by primary
  * key), but no query compilation per call and rows read as arrays. `listMessagesJson` has
  * SQLite write each message's JSON (`json_object`), so a page costs one JavaScript string per
@@ -94,6 +99,7 @@ export function sqliteReads(sqlite: BetterSqlite3.Database, withConnection: With
         const row = s().participant.get(conversationId, userId);
         return row && toParticipant(row);
       }),
+    listJoinedConversationIds: (userId) => read(() => s().joinedConversationIds.all(userId)),
   };
 }
 
