@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client, Message } from '@parley/sdk';
+import { createSchema, servicesAvailable, type TestSchema } from '../multiprocess/support/services.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
 import { openClient } from '../helpers/users.js';
 
@@ -19,6 +21,7 @@ const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.me
 const run = promisify(execFile);
 
 let server: InProcessServer;
+let schema: TestSchema | undefined;
 const clients: Client[] = [];
 
 interface Key {
@@ -27,7 +30,7 @@ interface Key {
 }
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PARLEY_DATA_DIR: server.dataDir, DATABASE_URL: '' } });
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PARLEY_DATA_DIR: server.dataDir, DATABASE_URL: schema?.url ?? '' } });
   return stdout;
 }
 
@@ -50,15 +53,36 @@ async function call(method: string, path: string, headers: Record<string, string
   return { status: res.status, json: await res.json() };
 }
 
-beforeAll(async () => {
-  server = await startInProcessServer();
-});
+async function internalKey(): Promise<Key> {
+  if (schema) {
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      return (await client.query<Key>(`select id, secret from api_keys where name = 'parley-internal'`)).rows[0]!;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(join(server.dataDir, 'parley.sqlite'), { readonly: true });
+  try {
+    return db.prepare(`select id, secret from api_keys where name = 'parley-internal'`).get() as Key;
+  } finally {
+    db.close();
+  }
+}
+
 afterAll(async () => {
   for (const c of clients) await c.shutdown();
-  await server?.close();
 });
 
-describe('integrators: server-side calls with an API key', () => {
+describe('integrators on SQLite: server-side calls with an API key', () => {
+  beforeAll(async () => {
+    server = await startInProcessServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
   it("a site's backend mints tokens, creates a conversation and adds its users, who then chat live", async () => {
     const key = await createKey('shop backend');
     const as = (identity: string) => ({ authorization: basic(key), 'x-parley-identity': identity });
@@ -106,23 +130,45 @@ describe('integrators: server-side calls with an API key', () => {
     expect(me).toMatchObject({ status: 200, json: { user: { username: 'selfsigned.cara' } } });
   });
 
-  it('refuses a wrong secret, an unknown or revoked key, Parley’s own key, and a missing or invalid identity', async () => {
+  refusals();
+});
+
+describe('integrators on PostgreSQL: the same refusals, none of them a 500', () => {
+  let available = true;
+  beforeAll(async () => {
+    available = await servicesAvailable('integrators on PostgreSQL');
+    if (!available) return;
+    schema = await createSchema();
+    server = await startInProcessServer({ DATABASE_URL: schema.url });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await schema?.drop();
+    schema = undefined;
+  });
+  refusals(() => available);
+});
+
+function refusals(available: () => boolean = () => true): void {
+  it('refuses a wrong secret, an unknown or revoked key, Parley’s own key, and a missing or invalid identity', async (ctx) => {
+    if (!available()) ctx.skip();
     const key = await createKey('to be revoked');
     const identity = { 'x-parley-identity': 'shop.dan' };
     const refused = (res: { status: number; json: any }, status: number, code: string) => expect(res).toMatchObject({ status, json: { error: { code } } });
     refused(await call('POST', '/api/token', { authorization: basic(key, 'wrong'), ...identity }), 401, 'invalid_api_key');
     refused(await call('POST', '/api/token', { authorization: basic({ id: 'SKunknown', secret: key.secret }), ...identity }), 401, 'invalid_api_key');
     refused(await call('POST', '/api/token', { authorization: 'Basic not-base64-at-all', ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: basic({ id: 'SK\u0000x', secret: key.secret }), ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: basic({ id: 'x'.repeat(5000), secret: key.secret }), ...identity }), 401, 'invalid_api_key');
+    refused(await call('POST', '/api/token', { authorization: basic(key), 'x-parley-identity': 'é'.repeat(10) }), 400, 'validation_failed');
     refused(await call('POST', '/api/token', { authorization: basic(key) }), 400, 'validation_failed');
     refused(await call('POST', '/api/token', { authorization: basic(key), 'x-parley-identity': 'no spaces allowed' }), 400, 'validation_failed');
     // Parley's own signing key, with its real secret, only signs tokens: it is no API key.
-    const db = new Database(join(server.dataDir, 'parley.sqlite'), { readonly: true });
-    const internal = db.prepare(`select id, secret from api_keys where name = 'parley-internal'`).get() as Key;
-    db.close();
+    const internal = await internalKey();
     refused(await call('GET', '/api/me', { authorization: basic(internal), ...identity }), 401, 'invalid_api_key');
 
     expect((await call('POST', '/api/token', { authorization: basic(key), ...identity })).status).toBe(200);
     expect(await cli('keys', 'revoke', key.id)).toContain(`revoked ${key.id}`);
     refused(await call('POST', '/api/token', { authorization: basic(key), ...identity }), 401, 'invalid_api_key');
   });
-});
+}

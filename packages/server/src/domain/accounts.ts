@@ -32,6 +32,7 @@ const TOKEN_USER_TTL_MS = 60_000;
  */
 const EXTERNAL_USER_HASH = 'external';
 const IDENTITY = new RegExp(USERNAME_PATTERN);
+const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function sessionId(cookieValue: string): string {
   return createHash('sha256').update(cookieValue).digest('hex');
@@ -134,7 +135,9 @@ export class Accounts {
   async userForApiKey(basicCredentials: string, identity: string | undefined): Promise<UserRecord> {
     const decoded = Buffer.from(basicCredentials, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    const ok = colon > 0 && (await this.tokens.checkKey(decoded.slice(0, colon), decoded.slice(colon + 1)));
+    const keyId = decoded.slice(0, colon);
+    // Key ids are `SK` + hex: anything else is no key, and never reaches the database.
+    const ok = colon > 0 && KEY_ID.test(keyId) && (await this.tokens.checkKey(keyId, decoded.slice(colon + 1)));
     if (!ok) throw new AppError('invalid_api_key');
     if (identity === undefined || identity === '') {
       throw new AppError('validation_failed', 'A call with an API key must name the user it acts as in the X-Parley-Identity header');
