@@ -33,6 +33,7 @@ const TOKEN_USER_TTL_MS = 60_000;
 const EXTERNAL_USER_HASH = 'external';
 const IDENTITY = new RegExp(USERNAME_PATTERN);
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const notAnIdentity = (identity: string): string => `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`;
 
 function sessionId(cookieValue: string): string {
   return createHash('sha256').update(cookieValue).digest('hex');
@@ -119,7 +120,7 @@ export class Accounts {
     const { identity, keyId, expiresAt } = await this.tokens.verify(token);
     let user = await this.userByIdentity(identity);
     if (!user && this.tokens.isIntegratorKey(keyId)) {
-      if (!IDENTITY.test(identity)) throw new AppError('invalid_token', `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`);
+      if (!IDENTITY.test(identity)) throw new AppError('invalid_token', notAnIdentity(identity));
       user = await this.provision(identity);
     }
     if (!user) throw new AppError('invalid_token', `No user has the identity "${identity}"`);
@@ -151,7 +152,7 @@ export class Accounts {
    */
   async provision(identity: string): Promise<UserRecord> {
     if (!IDENTITY.test(identity)) {
-      throw new AppError('validation_failed', `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`);
+      throw new AppError('validation_failed', notAnIdentity(identity));
     }
     const username = identity.toLowerCase();
     const existing = await this.ctx.storage.getUserByUsername(username);
