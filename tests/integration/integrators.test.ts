@@ -128,6 +128,16 @@ describe('integrators on SQLite: server-side calls with an API key', () => {
       .sign(Buffer.from(key.secret, 'utf8'));
     const me = await call('GET', '/api/me', { authorization: `Bearer ${token}` });
     expect(me).toMatchObject({ status: 200, json: { user: { username: 'selfsigned.cara' } } });
+    const badIdentity = await new SignJWT({ grants: { identity: 'not a username!', chat: { service_sid: 'parley' } } })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(key.id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(Buffer.from(key.secret, 'utf8'));
+    expect(await call('GET', '/api/me', { authorization: `Bearer ${badIdentity}` })).toMatchObject({
+      status: 401,
+      json: { error: { code: 'invalid_token', message: expect.stringContaining('is not a valid username') } },
+    });
   });
 
   refusals();
