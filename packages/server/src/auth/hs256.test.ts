@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSegment, parseJwt, verifyHs256 } from './hs256.js';
+import { HEADER, SECRET, b64, claims as tokenClaims, joseToken, signRaw } from './tokens.fixture.js';
 
 /*
  * Differential test: every token goes through the jose calls TokenService used before
@@ -10,29 +11,12 @@ import { decodeSegment, parseJwt, verifyHs256 } from './hs256.js';
  */
 
 const NOW = 1_900_000_000;
-const SECRET = 'site-secret-0123456789abcdef';
 const key = Buffer.from(SECRET);
 
 beforeAll(() => vi.useFakeTimers({ now: NOW * 1000 + 500, toFake: ['Date'] }));
 afterAll(() => vi.useRealTimers());
 
-const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-/** A token signed by hand, so headers, payloads and algorithms jose would not emit can be built. */
-function signRaw(header: unknown, payload: unknown, secret = SECRET, alg: 'sha256' | 'sha384' | 'sha512' = 'sha256'): string {
-  const input = `${b64(header)}.${b64(payload)}`;
-  return `${input}.${createHmac(alg, secret).update(input).digest('base64url')}`;
-}
-
-const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  jti: 'SKsite-1',
-  iss: 'SKsite',
-  sub: 'ACaccount',
-  exp: NOW + 60,
-  grants: { identity: 'grace', chat: { service_sid: 'IS1' } },
-  ...extra,
-});
-const HEADER = { alg: 'HS256', typ: 'JWT', cty: 'twilio-fpa;v=1' };
+const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => tokenClaims(NOW + 60, extra);
 
 /** What TokenService.verify decided with jose, minus the key lookup. */
 async function joseVerdict(token: string): Promise<string> {
@@ -74,14 +58,7 @@ const [validHeader = '', validPayload = '', validSignature = ''] = valid.split('
 
 describe('verifyHs256 agrees with jose', () => {
   it('accepts a token jose SignJWT builds in the Twilio layout', async () => {
-    const token = await new SignJWT({ jti: 'SKsite-1', grants: { identity: 'grace', chat: { service_sid: 'IS1' } } })
-      .setProtectedHeader(HEADER)
-      .setIssuer('SKsite')
-      .setSubject('ACaccount')
-      .setIssuedAt()
-      .setExpirationTime(NOW + 60)
-      .sign(new TextEncoder().encode(SECRET));
-    await expectBoth(token, 'ok:grace');
+    await expectBoth(await joseToken(NOW + 60), 'ok:grace');
     await expectBoth(valid, 'ok:grace');
   });
 

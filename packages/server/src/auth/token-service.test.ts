@@ -1,14 +1,12 @@
-import { createHmac } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { ERRORS } from '@parley/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { TokenService } from './tokens.js';
+import { HEADER, SECRET, b64, claims as tokenClaims, joseToken, signRaw } from './tokens.fixture.js';
 
 /* The acceptance rules of TokenService.verify, with the codes and messages it answers. */
 
-const SECRET = 'site-secret-0123456789abcdef';
 let storage: Storage;
 let tokens: TokenService;
 beforeAll(async () => {
@@ -21,22 +19,7 @@ afterAll(() => storage.close());
 afterEach(() => vi.useRealTimers());
 
 const now = (): number => Math.floor(Date.now() / 1000);
-const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-function signRaw(header: unknown, payload: unknown, secret = SECRET, alg = 'sha256'): string {
-  const input = `${b64(header)}.${b64(payload)}`;
-  return `${input}.${createHmac(alg, secret).update(input).digest('base64url')}`;
-}
-
-const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  jti: `SKsite-${now()}`,
-  iss: 'SKsite',
-  sub: 'ACaccount',
-  exp: now() + 60,
-  grants: { identity: 'grace', chat: { service_sid: 'IS1' } },
-  ...extra,
-});
-const HEADER = { alg: 'HS256', typ: 'JWT', cty: 'twilio-fpa;v=1' };
+const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => tokenClaims(now() + 60, { jti: `SKsite-${now()}`, ...extra });
 
 async function refusal(token: string): Promise<{ code: string; message: string }> {
   const err = await tokens.verify(token).then(
@@ -51,13 +34,7 @@ const invalid = { code: 'invalid_token', message: ERRORS.invalid_token.message }
 
 describe('TokenService.verify', () => {
   it('accepts a token built by jose SignJWT in the Twilio layout', async () => {
-    const token = await new SignJWT({ jti: 'SKsite-1', grants: { identity: 'grace', chat: { service_sid: 'IS1' } } })
-      .setProtectedHeader(HEADER)
-      .setIssuer('SKsite')
-      .setSubject('ACaccount')
-      .setIssuedAt()
-      .setExpirationTime(now() + 60)
-      .sign(new TextEncoder().encode(SECRET));
+    const token = await joseToken(now() + 60);
     const verified = await tokens.verify(token);
     expect(verified).toMatchObject({ identity: 'grace', keyId: 'SKsite' });
     expect(verified.expiresAt.getTime()).toBe((now() + 60) * 1000);

@@ -17,6 +17,15 @@ afterAll(async () => {
 storageContract('sqlite (file)', () => openSqliteStorage({ file: join(dir, 'nested', 'contract.sqlite') }));
 storageContract('sqlite (:memory:)', () => openSqliteStorage({ file: ':memory:' }));
 
+/** A migrated SQLite storage (`file`: a name under the temp dir, or ':memory:') with one user in one conversation. */
+async function withConversation(file: string) {
+  const storage = await openSqliteStorage({ file });
+  await storage.migrate();
+  const ada = await makeUser(storage);
+  const c = await makeConversation(storage, ada);
+  return { storage, ada, c };
+}
+
 describe('SQLite storage', () => {
   it('keeps committed data across a close and reopen', async () => {
     const file = join(dir, 'reopen.sqlite');
@@ -36,11 +45,7 @@ describe('SQLite storage', () => {
   });
 
   it('commits appends queued just before close', async () => {
-    const file = join(dir, 'drain.sqlite');
-    const storage = await openSqliteStorage({ file });
-    await storage.migrate();
-    const ada = await makeUser(storage);
-    const c = await makeConversation(storage, ada);
+    const { storage, ada, c } = await withConversation(join(dir, 'drain.sqlite'));
     const pending = [1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada)));
     await storage.close();
     expect((await Promise.all(pending)).map((r) => expectOk(r).message.index)).toEqual([1, 2, 3]);
@@ -49,10 +54,7 @@ describe('SQLite storage', () => {
 
   it('stops its checkpoint worker on close, so the last connection folds the WAL away', async () => {
     const file = join(dir, 'wal.sqlite');
-    const storage = await openSqliteStorage({ file });
-    await storage.migrate();
-    const ada = await makeUser(storage);
-    const c = await makeConversation(storage, ada);
+    const { storage, ada, c } = await withConversation(file);
     await Promise.all([1, 2, 3].map(() => storage.appendMessage(newMessage(c.id, ada))));
     expect(existsSync(`${file}-wal`)).toBe(true);
     await storage.close();
@@ -72,10 +74,7 @@ describe('SQLite storage', () => {
   });
 
   it('pages between two indexes when both before and after are given', async () => {
-    const storage = await openSqliteStorage({ file: ':memory:' });
-    await storage.migrate();
-    const ada = await makeUser(storage);
-    const c = await makeConversation(storage, ada);
+    const { storage, ada, c } = await withConversation(':memory:');
     await appendMany(storage, c.id, ada, 8);
     const between = await storage.listMessages(c.id, { after: 2, before: 6, limit: 10 });
     expect(between.messages.map((m) => m.index)).toEqual([3, 4, 5]);
@@ -89,10 +88,7 @@ describe('SQLite storage', () => {
 
   it('waits for a write lock held elsewhere without blocking the event loop, then commits in order', async () => {
     const file = join(dir, 'busy.sqlite');
-    const storage = await openSqliteStorage({ file });
-    await storage.migrate();
-    const ada = await makeUser(storage);
-    const c = await makeConversation(storage, ada);
+    const { storage, ada, c } = await withConversation(file);
     const other = new BetterSqlite3(file);
     other.exec('begin immediate');
     const events: string[] = [];
