@@ -31,8 +31,14 @@ import type {
  * iso('2024-01-01T00:00:00Z'); // '2024-01-01T00:00:00.000Z'
  */
 export function iso(value: string): string {
-  return new Date(value).toISOString();
+  // Appends come stamped by `isoNow()` and mostly share the millisecond: keep the last answer.
+  if (lastIso !== undefined && value === lastIso.value) return lastIso.iso;
+  const normalised = new Date(value).toISOString();
+  lastIso = { value, iso: normalised };
+  return normalised;
 }
+/** The last input `iso` normalised (only ever a valid one) and its answer. */
+let lastIso: { value: string; iso: string } | undefined;
 
 /** Like `iso`, passing null through. */
 export function isoOrNull(value: string | null | undefined): string | null {

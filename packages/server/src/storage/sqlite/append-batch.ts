@@ -158,8 +158,7 @@ function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Append
   const author = s.joinedAuthor(state, m.conversationId, m.authorId);
   if (author === undefined) return { kind: 'not_participant' };
   // What can throw runs before the write, so a failing item writes nothing.
-  if (state.time.raw !== m.createdAt) state.time = { raw: m.createdAt, iso: iso(m.createdAt) };
-  const createdAt = state.time.iso;
+  const createdAt = iso(m.createdAt);
   const conversation = s.conversation(state, m.conversationId);
   if (conversation === undefined) return { kind: 'not_participant' };
   const index = conversation.last + 1;
@@ -172,6 +171,6 @@ function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Append
   }
   conversation.last = index;
   conversation.activityAt = createdAt;
-  conversation.dirty = true;
+  state.dirty.set(m.conversationId, conversation);
   return { kind: 'appended', index, author, createdAt };
 }

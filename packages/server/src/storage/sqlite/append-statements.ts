@@ -3,11 +3,10 @@ import type { MessageRecord } from '../storage.js';
 import type { BatchItem } from './append-batch.js';
 import { parseAttributes } from '../common/rows.js';
 
-/** A conversation's counter as the batch sees it; written back once if `dirty`. */
+/** A conversation's counter as the batch sees it; written back once if it is in `BatchState.dirty`. */
 export interface ConversationState {
   last: number;
   activityAt: string;
-  dirty: boolean;
 }
 
 /**
@@ -20,13 +19,13 @@ export interface BatchState {
   members: Map<string, string | null>;
   /** Conversations touched by the batch; absent ones are read on first use. */
   conversations: Map<string, ConversationState | null>;
-  /** The last timestamp normalised, and its input: a batch's messages mostly share the millisecond. */
-  time: { raw: string; iso: string };
+  /** The conversations whose counter changed since the last `writeCounters`, so it need not scan them all. */
+  dirty: Map<string, ConversationState>;
 }
 
 /** A fresh, empty `BatchState`. */
 export function newBatchState(): BatchState {
-  return { members: new Map(), conversations: new Map(), time: { raw: '', iso: '' } };
+  return { members: new Map(), conversations: new Map(), dirty: new Map() };
 }
 
 /** The batcher's prepared statements, with the caching that sits in front of them. */
@@ -39,7 +38,7 @@ export interface AppendStatements {
   insert(m: BatchItem, index: number, createdAt: string): boolean;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
-  /** Writes every changed counter and last-activity time (one UPDATE per conversation), then marks them clean. */
+  /** Writes every changed counter and last-activity time (one UPDATE per conversation), then forgets which changed. */
   writeCounters(state: BatchState): void;
 }
 
@@ -100,7 +99,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       let conversation = state.conversations.get(conversationId);
       if (conversation === undefined) {
         const last = counter.get(conversationId);
-        conversation = last === undefined ? null : { last, activityAt: '', dirty: false };
+        conversation = last === undefined ? null : { last, activityAt: '' };
         state.conversations.set(conversationId, conversation);
       }
       return conversation ?? undefined;
@@ -116,11 +115,10 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       return { id, conversationId, index, authorId, author, body, clientId, attributes: parseAttributes(attributes), createdAt };
     },
     writeCounters(state) {
-      for (const [id, conversation] of state.conversations) {
-        if (conversation?.dirty !== true) continue;
+      for (const [id, conversation] of state.dirty) {
         write.run(conversation.last, conversation.activityAt, id);
-        conversation.dirty = false;
       }
+      state.dirty.clear();
     },
   };
 }
