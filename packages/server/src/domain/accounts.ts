@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { USERNAME_PATTERN } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newId, newSecret } from '../ids.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { TokenService } from '../auth/tokens.js';
 import { UniqueViolation, type UserRecord } from '../storage/storage.js';
 import type { DomainContext } from './context.js';
+import { EXTERNAL_USER_HASH, isIdentity, notAnIdentity, provisionUser } from './external-users.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /** A new web session: the cookie value is returned once and only its hash is stored. */
@@ -25,15 +25,7 @@ export interface NewSession {
 const TOKEN_USERS_MAX = 10_000;
 const TOKEN_USER_TTL_MS = 60_000;
 
-/**
- * The password hash of a user created for an integrator's identity (first seen in a token signed
- * with the integrator's key, or named in a server-side call). It is not a scrypt hash, so no
- * password ever matches it: such a user signs in only through the site's tokens.
- */
-const EXTERNAL_USER_HASH = 'external';
-const IDENTITY = new RegExp(USERNAME_PATTERN);
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const notAnIdentity = (identity: string): string => `The identity "${identity}" is not a valid username (3-32 of A-Z a-z 0-9 _ . -)`;
 
 function sessionId(cookieValue: string): string {
   return createHash('sha256').update(cookieValue).digest('hex');
@@ -120,8 +112,8 @@ export class Accounts {
     const { identity, keyId, expiresAt } = await this.tokens.verify(token);
     let user = await this.userByIdentity(identity);
     if (!user && this.tokens.isIntegratorKey(keyId)) {
-      if (!IDENTITY.test(identity)) throw new AppError('invalid_token', notAnIdentity(identity));
-      user = await this.provision(identity);
+      if (!isIdentity(identity)) throw new AppError('invalid_token', notAnIdentity(identity));
+      user = await provisionUser(this.ctx, identity);
     }
     if (!user) throw new AppError('invalid_token', `No user has the identity "${identity}"`);
     return { user, expiresAt };
@@ -143,31 +135,7 @@ export class Accounts {
     if (identity === undefined || identity === '') {
       throw new AppError('validation_failed', 'A call with an API key must name the user it acts as in the X-Parley-Identity header');
     }
-    return this.provision(identity);
-  }
-
-  /**
-   * The user whose username is `identity`, created (with no password) if there is none; for
-   * identities an integrator vouches for. Throws `validation_failed` for an invalid username.
-   */
-  async provision(identity: string): Promise<UserRecord> {
-    if (!IDENTITY.test(identity)) {
-      throw new AppError('validation_failed', notAnIdentity(identity));
-    }
-    const username = identity.toLowerCase();
-    const existing = await this.ctx.storage.getUserByUsername(username);
-    if (existing) return existing;
-    const user: UserRecord = { id: newId('US'), username, passwordHash: EXTERNAL_USER_HASH, createdAt: this.ctx.now() };
-    try {
-      await this.ctx.storage.createUser(user);
-      return user;
-    } catch (err) {
-      // Created meanwhile by another request or process: that one is the user.
-      if (!(err instanceof UniqueViolation)) throw err;
-      const raced = await this.ctx.storage.getUserByUsername(username);
-      if (!raced) throw err;
-      return raced;
-    }
+    return (await this.userByIdentity(identity)) ?? provisionUser(this.ctx, identity);
   }
 
   private async userByIdentity(identity: string): Promise<UserRecord | undefined> {

@@ -2,6 +2,7 @@ import type { ConversationSummary, Invitation, Participant, Role } from '@parley
 import { AppError } from '../errors.js';
 import type { ParticipantRecord, UserRecord } from '../storage/storage.js';
 import { publish, type DomainContext } from './context.js';
+import { provisionUser } from './external-users.js';
 import type { Conversations } from './conversations.js';
 import { requireAdmin, requireConversation, requireJoined } from './policies.js';
 import { presentInvitation, presentParticipant } from './presenters.js';
@@ -30,11 +31,15 @@ export class Membership {
     return (await this.ctx.storage.listPendingInvitations(actor.id)).map(presentInvitation);
   }
 
-  /** Admin invites a user by username; a declined, departed or removed user can be invited again. */
-  async add(actor: UserRecord, conversationId: string, username: string): Promise<Participant> {
+  /**
+   * Admin invites a user by username; a declined, departed or removed user can be invited again.
+   * With `provision` (an integrator's server-side call) a username not seen before becomes a
+   * user, once the actor is known to be an admin.
+   */
+  async add(actor: UserRecord, conversationId: string, username: string, opts: { provision?: boolean } = {}): Promise<Participant> {
     await requireAdmin(this.ctx, conversationId, actor.id);
     const conversation = await requireConversation(this.ctx, conversationId);
-    const user = await this.ctx.storage.getUserByUsername(username);
+    const user = opts.provision ? await provisionUser(this.ctx, username) : await this.ctx.storage.getUserByUsername(username);
     if (!user) throw new AppError('user_not_found', `No user has the username "${username.toLowerCase()}"`);
     const existing = await this.ctx.storage.getParticipant(conversationId, user.id);
     if (existing?.status === 'joined') throw new AppError('already_participant');

@@ -23,6 +23,10 @@ function fromFastify(err: FastifyError): AppError | undefined {
       return new AppError('unsupported_media_type');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('validation_failed', 'Content-Length does not match the body');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('validation_failed', 'A path segment is longer than any id (at most 100 characters)');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('validation_failed', 'The URL has a path segment that is not valid percent-encoded UTF-8');
   }
   if (err instanceof SyntaxError) return new AppError('malformed_json', 'The body is not valid JSON');
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
@@ -80,12 +84,6 @@ export function installErrorHandler(app: FastifyInstance): void {
  * Fastify({ frameworkErrors });
  */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const appError =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new AppError('validation_failed', 'A path segment is longer than any id (at most 100 characters)')
-      : error.code === 'FST_ERR_BAD_URL'
-        ? new AppError('validation_failed', 'The URL has a path segment that is not valid percent-encoded UTF-8')
-        : new AppError('validation_failed', error.message);
+  const appError = fromFastify(error) ?? new AppError('validation_failed', error.message);
   void reply.status(appError.status).send(appError.toBody());
 }
-

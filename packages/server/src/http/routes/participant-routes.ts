@@ -39,8 +39,7 @@ export function participantRoutes(app: Api, { domain }: RouteDeps): void {
     async (request, reply) => {
       const user = await requireUser(domain, request);
       // An integrator adds its site's users by identity: one Parley has not seen yet is created.
-      if (isServerSide(request)) await domain.accounts.provision(request.body.username);
-      const participant = await domain.membership.add(user, request.params.id, request.body.username);
+      const participant = await domain.membership.add(user, request.params.id, request.body.username, { provision: isServerSide(request) });
       return reply.status(201).send({ participant });
     },
   );
