@@ -151,12 +151,11 @@ export class SocketWriter {
   }
 
   /**
-   * Bytes written but not yet handed to the kernel, direct writes included: the same figure
-   * as `ws.bufferedAmount` (the socket's `writableLength` + what the Sender holds).
+   * Bytes written but not yet handed to the kernel. `ws.bufferedAmount` is the socket's
+   * buffered length plus what the Sender holds, so it counts the direct writes too.
    */
   get bufferedAmount(): number {
-    const socket = this.socket;
-    return socket !== null && this.sender !== null ? socket.writableLength + this.sender._bufferedBytes : this.ws.bufferedAmount;
+    return this.ws.bufferedAmount;
   }
 
   /** Writes one frame; dropped, like `ws.send` drops it, once the WebSocket is closing. */
