@@ -17,7 +17,7 @@ import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workl
 export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
 
 function parseArgs(argv) {
-  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null, ingestGroups: null };
+  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -45,7 +45,8 @@ function parseArgs(argv) {
     } else throw new Error(`unknown argument ${a}`);
   }
   for (const w of args.only ?? []) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS.join(', ')}`);
-  if (args.ingestGroups !== null && !(Number.isInteger(args.ingestGroups) && args.ingestGroups > 0)) throw new Error('--ingest-groups takes a positive integer');
+  const groups = args.set?.ingestGroups;
+  if (groups !== undefined && !(Number.isInteger(groups) && groups > 0)) throw new Error('--ingest-groups (ingestGroups) takes a positive integer');
   return args;
 }
 

@@ -62,7 +62,7 @@ const packageOf = (n) => {
   if (!url) return n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(native)';
   const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1];
-  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/').replace(/^node:internal$/, 'node:internal');
+  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/');
   return url.replace(/.*\/packages\/([^/]+)\/.*/, '$1');
 };
 const byPackage = new Map();
