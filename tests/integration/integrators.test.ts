@@ -100,6 +100,11 @@ describe('integrators on SQLite: server-side calls with an API key', () => {
     expect(added.json.participant).toMatchObject({ username: 'shop.ben', status: 'invited' });
     expect((await call('POST', `/api/invitations/${conversationId}/accept`, as('shop.ben'))).status).toBe(200);
 
+    // Only an admin adds people, and a refused call creates nobody.
+    const refused = await call('POST', `/api/conversations/${conversationId}/participants`, as('shop.ben'), { username: 'shop.nobody' });
+    expect(refused).toMatchObject({ status: 403, json: { error: { code: 'not_admin' } } });
+    expect(await server.parley.domain.ctx.storage.getUserByUsername('shop.nobody')).toBeUndefined();
+
     const tokenFor = async (identity: string): Promise<string> => (await call('POST', '/api/token', as(identity))).json.token as string;
     const ann = await openClient(server.baseUrl, await tokenFor('shop.ann'), { getToken: () => tokenFor('shop.ann') });
     const ben = await openClient(server.baseUrl, await tokenFor('shop.ben'), { getToken: () => tokenFor('shop.ben') });
