@@ -124,3 +124,30 @@ describe('migration 0002_client_id_first', () => {
     expect(rows.map((r) => r.indexname)).not.toContain('messages_client_id');
   });
 });
+
+describe('migration 0003_conversation_heads', () => {
+  it('reads the counter from the messages, leaves the stored row alone on SQLite appends, and writes it back on the way down', async () => {
+    const file = join(dir, 'heads.sqlite');
+    const { ada, conversationId } = await seed01(new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) }));
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    expect(await storage.getConversation(conversationId)).toMatchObject({ lastMessageIndex: 1, lastActivityAt: at(1) });
+    await storage.appendMessage(newMessage(conversationId, ada, { createdAt: at(5) }));
+    await storage.appendMessage(newMessage(conversationId, ada, { createdAt: at(6) }));
+    expect(await storage.getConversation(conversationId)).toMatchObject({ lastMessageIndex: 3, lastActivityAt: at(6) });
+    await storage.close();
+
+    const stored = (): unknown => {
+      const check = new BetterSqlite3(file, { readonly: true });
+      const row = check.prepare('select last_message_index, last_activity_at from conversations where id = ?').get(conversationId);
+      check.close();
+      return row;
+    };
+    // What 0001 wrote: the appends after 0003 did not touch the row.
+    expect(stored()).toEqual({ last_message_index: 1, last_activity_at: at(1) });
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    await runMigrations(db, undefined, '0002_client_id_first');
+    await db.destroy();
+    expect(stored()).toEqual({ last_message_index: 3, last_activity_at: at(6) });
+  });
+});

@@ -92,6 +92,8 @@ export interface Database {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   conversations: ConversationsTable;
+  /** A view (migration 0003): `conversations` with the counter and last activity read from `messages`. Read only. */
+  conversation_heads: ConversationsTable;
   participants: ParticipantsTable;
   messages: MessagesTable;
   invites: InvitesTable;

@@ -26,7 +26,7 @@ export function conversationStore(db: Kysely<Database>): ConversationStore {
   return {
     createConversation: (conversation, participants) => createConversation(db, conversation, participants),
     async getConversation(id) {
-      const row = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('conversation_heads').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toConversation(row);
     },
     async updateConversation(id, patch) {
@@ -35,7 +35,10 @@ export function conversationStore(db: Kysely<Database>): ConversationStore {
       if (patch.subject !== undefined) set.subject = patch.subject;
       if (patch.attributes !== undefined) set.attributes = JSON.stringify(patch.attributes);
       if (patch.invitePolicy !== undefined) set.invite_policy = patch.invitePolicy;
-      const row = await db.updateTable('conversations').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+      const updated = await db.updateTable('conversations').set(set).where('id', '=', id).executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return undefined;
+      // Not `returning`: the stored counter lags behind the messages (SQLite's appends leave it).
+      const row = await db.selectFrom('conversation_heads').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toConversation(row);
     },
     async deleteConversation(id) {
@@ -133,7 +136,7 @@ function toRow(c: ConversationRecord): ConversationsTable {
 
 type Sources = {
   p: Database['participants'];
-  c: Database['conversations'];
+  c: Database['conversation_heads'];
 };
 
 /** Keyset condition: strictly after the cursor in (last_activity_at desc, id desc) order. */
@@ -147,7 +150,7 @@ function afterCursor(cursor: ConversationCursor) {
 function summaryQuery(db: Kysely<Database>) {
   return db
     .selectFrom('participants as p')
-    .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+    .innerJoin('conversation_heads as c', 'c.id', 'p.conversation_id')
     .innerJoin('users as pu', 'pu.id', 'p.user_id')
     .leftJoin('messages as m', (join) =>
       join.onRef('m.conversation_id', '=', 'c.id').onRef('m.idx', '=', 'c.last_message_index'),

@@ -81,7 +81,7 @@ async function upsertParticipant(db: Kysely<Database>, conversationId: string, u
   const now = iso(change.now);
   // A subquery rather than a prior read, so a message committed meanwhile cannot slip between
   // reading the newest index and writing it.
-  const latest = sql<number>`coalesce((select last_message_index from conversations where id = ${conversationId}), 0)`;
+  const latest = sql<number>`coalesce((select last_message_index from conversation_heads where id = ${conversationId}), 0)`;
   const update: Record<string, unknown> = { status: change.status, updated_at: now };
   if (change.role !== undefined) update.role = change.role;
   if (change.invitedBy !== undefined) update.invited_by = change.invitedBy;
@@ -104,7 +104,7 @@ async function upsertParticipant(db: Kysely<Database>, conversationId: string, u
 
 async function markRead(db: Kysely<Database>, conversationId: string, userId: string, index: number): Promise<number | undefined> {
   const conversation = await db
-    .selectFrom('conversations')
+    .selectFrom('conversation_heads')
     .select('last_message_index')
     .where('id', '=', conversationId)
     .executeTakeFirst();
@@ -130,7 +130,7 @@ async function markRead(db: Kysely<Database>, conversationId: string, userId: st
 async function pendingInvitations(db: Kysely<Database>, userId: string): Promise<PendingInvitation[]> {
   const rows = await db
     .selectFrom('participants as p')
-    .innerJoin('conversations as c', 'c.id', 'p.conversation_id')
+    .innerJoin('conversation_heads as c', 'c.id', 'p.conversation_id')
     .innerJoin('users as u', 'u.id', 'p.user_id')
     .leftJoin('users as inviter', 'inviter.id', 'p.invited_by')
     .selectAll('c')

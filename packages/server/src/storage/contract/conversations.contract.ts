@@ -32,6 +32,28 @@ export function conversationsContract(get: GetStorage): void {
       expect(await s.updateConversation(uid('CH'), { title: 'x', updatedAt: at(1) })).toBeUndefined();
     });
 
+    it('reports the newest message as the counter and last activity, on every read and after an update', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const bob = await makeUser(s);
+      const c = await makeConversation(s, ada, { members: [bob], lastActivityAt: at(10) });
+      await s.setParticipantStatus(c.id, bob.id, { status: 'invited', now: at(11) });
+      await appendMany(s, c.id, ada, 3);
+      const head = { lastMessageIndex: 3, lastActivityAt: at(102) };
+      expect(await s.updateConversation(c.id, { title: 'Renamed', updatedAt: at(200) })).toMatchObject({ ...head, title: 'Renamed' });
+      expect(await s.getConversation(c.id)).toMatchObject(head);
+      const listed = await s.listConversationsForUser(ada.id, { limit: 10 });
+      expect(listed.items[0]?.conversation).toMatchObject(head);
+      expect(listed.items[0]?.lastMessage).toMatchObject({ index: 3, body: 'm3' });
+      expect((await s.getConversationForUser(c.id, ada.id))?.conversation).toMatchObject(head);
+      const [pending] = await s.listPendingInvitations(bob.id);
+      expect(pending?.conversation).toMatchObject(head);
+      // Rejoining from the newest message reads the same counter.
+      await s.setParticipantStatus(c.id, bob.id, { status: 'joined', now: at(12), readFromLatest: true });
+      expect((await s.getParticipant(c.id, bob.id))?.lastReadIndex).toBe(3);
+      expect(await s.markRead(c.id, ada.id, 99)).toBe(3);
+    });
+
     it('deletes a conversation with its messages, participants and invites', async () => {
       const s = get();
       const ada = await makeUser(s);

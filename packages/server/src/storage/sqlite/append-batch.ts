@@ -66,9 +66,10 @@ export function storedResult(m: NewMessage, result: Appended | AppendResult): Ap
  *
  * Per item the work is a primary-key membership lookup (cached for the batch), an
  * `INSERT ... ON CONFLICT DO NOTHING` on the client-id index, and, only when that inserted
- * nothing, a lookup of the original. Indexes are assigned in JS from one read of
- * `last_message_index` per conversation, and the counter is written once per conversation at
- * the end of the batch. An item fails alone without a savepoint: its only write is one
+ * nothing, a lookup of the original. Indexes are assigned in JS from one read of the
+ * conversation's newest stored index; no counter is written back, since the stored messages
+ * are the counter (`conversation_heads`, migration 0003), so a batch writes nothing but its
+ * messages and their index entries. An item fails alone without a savepoint: its only write is one
  * INSERT, and SQLite backs out a failed statement while keeping the transaction; the index it
  * would have taken is handed to the next item, so no gap appears.
  *
@@ -100,9 +101,7 @@ export function compileAppendBatch(db: BetterSqlite3.Database, retryBusy: boolea
       state = newBatchState();
       freshReads += 1;
     }
-    const outcomes = items.map((m) => appendItem(db, s, state, m));
-    s.writeCounters(state);
-    return outcomes;
+    return items.map((m) => appendItem(db, s, state, m));
   });
   const run = (items: readonly BatchItem[]): Outcome[] => {
     trustedAt = committedAt;
@@ -170,7 +169,5 @@ function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Append
     return { kind: 'ok', message: original, duplicate: true };
   }
   conversation.last = index;
-  conversation.activityAt = createdAt;
-  state.dirty.set(m.conversationId, conversation);
   return { kind: 'appended', index, author, createdAt };
 }

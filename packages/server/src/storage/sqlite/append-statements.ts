@@ -3,10 +3,12 @@ import type { MessageRecord } from '../storage.js';
 import type { BatchItem } from './append-batch.js';
 import { parseAttributes } from '../common/rows.js';
 
-/** A conversation's counter as the batch sees it; written back once if it is in `BatchState.dirty`. */
+/**
+ * A conversation's newest index as the batch sees it. Nothing writes it back: the stored
+ * messages are the counter (`conversation_heads`, migration 0003).
+ */
 export interface ConversationState {
   last: number;
-  activityAt: string;
 }
 
 /**
@@ -19,27 +21,23 @@ export interface BatchState {
   members: Map<string, string | null>;
   /** Conversations touched by the batch; absent ones are read on first use. */
   conversations: Map<string, ConversationState | null>;
-  /** The conversations whose counter changed since the last `writeCounters`, so it need not scan them all. */
-  dirty: Map<string, ConversationState>;
 }
 
 /** A fresh, empty `BatchState`. */
 export function newBatchState(): BatchState {
-  return { members: new Map(), conversations: new Map(), dirty: new Map() };
+  return { members: new Map(), conversations: new Map() };
 }
 
 /** The batcher's prepared statements, with the caching that sits in front of them. */
 export interface AppendStatements {
   /** The author's username when they are a joined participant, else undefined. */
   joinedAuthor(state: BatchState, conversationId: string, userId: string): string | undefined;
-  /** The conversation's counter, or undefined when it does not exist. */
+  /** The conversation's newest index, or undefined when it does not exist. */
   conversation(state: BatchState, conversationId: string): ConversationState | undefined;
   /** Inserts the message; false when its client id was already used by the author. */
   insert(m: BatchItem, index: number, createdAt: string): boolean;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
-  /** Writes every changed counter and last-activity time (one UPDATE per conversation), then forgets which changed. */
-  writeCounters(state: BatchState): void;
 }
 
 // Usernames never change and users are never deleted, so they are safe to keep across batches.
@@ -60,7 +58,14 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     .prepare<[string, string], string>('select status from participants where conversation_id = ? and user_id = ?')
     .pluck();
   const username = db.prepare<[string], string>('select username from users where id = ?').pluck();
-  const counter = db.prepare<[string], number>('select last_message_index from conversations where id = ?').pluck();
+  // The newest stored index (a seek to the end of the conversation's primary-key range), or
+  // the conversation's stored counter when it has no message; no row when it does not exist.
+  const counter = db
+    .prepare<[string], number>(
+      `select coalesce((select max(m.idx) from messages m where m.conversation_id = c.id), c.last_message_index)
+       from conversations c where c.id = ?`,
+    )
+    .pluck();
   const insert = db.prepare(
     `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
      values (?, ?, ?, ?, ?, ?, ?, ?)
@@ -72,7 +77,6 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
        where conversation_id = ? and author_id = ? and client_id = ?`,
     )
     .raw();
-  const write = db.prepare('update conversations set last_message_index = ?, last_activity_at = ? where id = ?');
   const usernames = new Map<string, string>();
 
   const usernameOf = (userId: string): string | undefined => {
@@ -99,7 +103,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       let conversation = state.conversations.get(conversationId);
       if (conversation === undefined) {
         const last = counter.get(conversationId);
-        conversation = last === undefined ? null : { last, activityAt: '' };
+        conversation = last === undefined ? null : { last };
         state.conversations.set(conversationId, conversation);
       }
       return conversation ?? undefined;
@@ -113,12 +117,6 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       if (row === undefined) return undefined;
       const [id, index, body, attributes, createdAt] = row;
       return { id, conversationId, index, authorId, author, body, clientId, attributes: parseAttributes(attributes), createdAt };
-    },
-    writeCounters(state) {
-      for (const [id, conversation] of state.dirty) {
-        write.run(conversation.last, conversation.activityAt, id);
-      }
-      state.dirty.clear();
     },
   };
 }
