@@ -9,7 +9,7 @@ import path from 'node:path';
 import { BASELINES, startBaseline } from './lib/targets.mjs';
 import { hasTaskset, setNice, shutdown } from './lib/procs.mjs';
 import { buildRows, formatMarkdown, formatTable } from './lib/report.mjs';
-import { probeDisk } from './lib/disk-probe.mjs';
+import { describeDisk, probeDisk } from './lib/disk-probe.mjs';
 import { FULL, QUICK } from './scale.mjs';
 import { runParley } from './workloads/parley.mjs';
 import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workloads/suite.mjs';
@@ -70,8 +70,8 @@ async function main() {
   if (args.profile) setProfileDir(path.resolve(args.profile));
   if (args.nice !== null) setNice(args.nice);
   setQuietBudget(scale.quietBudgetMs);
-  const disk = probeDisk();
-  const diskLine = `disk under ${disk.dir}: fdatasync of one 4 KiB page p50 ${disk.p50Ms} ms, p99 ${disk.p99Ms} ms, max ${disk.maxMs} ms (${disk.rounds} rounds): the floor under every durable ack`;
+  const disk = await probeDisk();
+  const diskLine = describeDisk(disk);
   log(diskLine);
 
   if (!args.skipBaselines && steps.length) {
