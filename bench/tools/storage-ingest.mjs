@@ -4,7 +4,7 @@
 // For A/B runs of storage changes, whose effect the whole-server benchmark's noise hides.
 //
 //   taskset -c 0 node bench/tools/storage-ingest.mjs [--groups 1000] [--messages 150000]
-//     [--in-flight 800] [--rate 10000] [--dir /tmp/parley-storage-ingest]
+//     [--in-flight 800] [--rate 10000] [--timeline] [--client-ids v7|v4|seq]
 //
 // Prints messages/s and CPU us/message (every thread of the process) at saturation, then, with
 // --rate, the append latency p50/p99 at that many appends/s (open loop).
@@ -27,6 +27,8 @@ const { values: o } = parseArgs({
     'in-flight': { type: 'string', default: '800' },
     rate: { type: 'string', default: '0' },
     'rate-seconds': { type: 'string', default: '5' },
+    // Also print the worst append latency of each 100 ms of the rate phase.
+    timeline: { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/parley-storage-ingest' },
     // v7: time-ordered, as the SDK makes them (uuid7()); v4: random; seq: the load generator's.
     'client-ids': { type: 'string', default: 'v7' },
@@ -126,6 +128,7 @@ if (Number(o.rate) > 0) {
   const rate = Number(o.rate);
   const count = rate * Number(o['rate-seconds']);
   const lat = [];
+  const worst = [];
   const c0 = process.cpuUsage();
   const th1 = threadCpu();
   const start = performance.now();
@@ -137,7 +140,10 @@ if (Number(o.rate) > 0) {
       for (; sent < due; sent += 1) {
         const at = start + (sent * 1000) / rate;
         next().then(() => {
-          lat.push(performance.now() - at);
+          const ms = performance.now() - at;
+          lat.push(ms);
+          const bucket = Math.floor((at - start) / 100);
+          worst[bucket] = Math.max(worst[bucket] ?? 0, ms);
           acked += 1;
           if (acked === count) resolve();
         }, reject);
@@ -152,6 +158,7 @@ if (Number(o.rate) > 0) {
   console.log(`rate: ${rate}/s for ${o['rate-seconds']} s: append p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, ` +
     `${((c.user + c.system) / count).toFixed(1)} us CPU/msg`);
   console.log(`  ${threadReport(th1, count)}`);
+  if (o.timeline) console.log(`  worst append (ms) per 100 ms: ${worst.map((x) => x.toFixed(0)).join(' ')}`);
 }
 await storage.close();
 fs.rmSync(o.dir, { recursive: true, force: true });
