@@ -97,6 +97,29 @@ describe('the stdout logger', () => {
     expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 
+  it('writes the line of a quiet process within the flush interval, without waiting for more lines or the exit', async () => {
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).pathname)};
+      createLogger('info').info('alone');
+      setTimeout(() => undefined, 30_000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out);
+        });
+        child.on('error', reject);
+        child.on('close', () => reject(new Error(`the child ended before writing its line: ${out}`)));
+      });
+      expect(JSON.parse(line)).toMatchObject({ msg: 'alone' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('writes every line when the process dies of an uncaught exception', async () => {
     const { code, lines } = await runChild("setImmediate(() => { throw new Error('crash'); });");
     expect(code).toBe(1);

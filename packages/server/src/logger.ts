@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
+// Lines are buffered up to this many bytes, or for at most FLUSH_MS, before one background write.
+const LOG_BUFFER_BYTES = 4096;
+const FLUSH_MS = 100;
+
 /**
  * The process logger: JSON lines, secrets redacted wherever they may appear. Without a
- * `destination` it writes to stdout asynchronously (`pino.destination({ sync: false })`): a
- * line is handed to a background write, and lines made while one is in flight go out together
- * in the next, so the event loop never waits on the log's file or pipe (a synchronous write
- * per request line cost ~7 % of a history request, and stalled the loop whenever the disk was
- * busy flushing). Pino flushes what is buffered when the process exits, crashes included; only
- * a SIGKILL or a power cut can lose the last lines (ADR 0007).
+ * `destination` it writes to stdout asynchronously: lines gather in a buffer, which goes out in
+ * one background write (libuv's thread pool) once it holds 4 KiB, and at least every 100 ms,
+ * so the event loop never waits on the log's file or pipe, and a busy server pays one write
+ * for ~10 request lines instead of one per line (a background write costs ~20 us of CPU, a
+ * blocking one ~2 us but it stalls the loop whenever the disk is busy flushing). Pino flushes
+ * what is buffered when the process exits, crashes included; only a SIGKILL or a power cut can
+ * lose the last lines (ADR 0007).
  *
  * @example
  * const log = createLogger('info');
@@ -34,7 +39,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       censor: '[redacted]',
     },
   };
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(
+    options,
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: FLUSH_MS }),
+  );
 }
 
 /**
