@@ -52,7 +52,7 @@ export async function history({ scale, raw, reasons, execArgv }) {
         paths,
         headers: { authorization: `Bearer ${token}` },
         rate: scale.historyRate,
-        warmupMs: scale.warmupMs,
+        warmupMs: scale.historyWarmupMs,
         measureMs: scale.historyMs,
         serverPids: [server.pid],
         expect: { field: 'messages', length: PAGE },
