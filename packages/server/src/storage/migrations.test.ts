@@ -46,6 +46,9 @@ afterAll(async () => {
   await client.end();
 });
 
+/** Kysely over a SQLite file, with no migration run. */
+const sqliteKysely = (file: string): Kysely<any> => new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+
 /** Writes, with 0001's schema only, one conversation of ada's holding one message sent as client id 'kept'. */
 async function seed01(db: Kysely<any>, schema?: string) {
   await runMigrations(db, schema, '0001_initial');
@@ -86,7 +89,7 @@ async function expectUpgraded(storage: Storage, ada: UserRecord, conversationId:
 describe('migration 0002_client_id_first', () => {
   it('upgrades a SQLite 0001 database: messages kept, client ids still idempotent, the index keyed client id first', async () => {
     const file = join(dir, 'upgrade.sqlite');
-    const { ada, conversationId } = await seed01(new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) }));
+    const { ada, conversationId } = await seed01(sqliteKysely(file));
     const storage = await openSqliteStorage({ file });
     await storage.migrate();
     await expectUpgraded(storage, ada, conversationId);
@@ -128,7 +131,7 @@ describe('migration 0002_client_id_first', () => {
 describe('migration 0003_conversation_heads', () => {
   it('reads the counter from the messages, leaves the stored row alone on SQLite appends, and writes it back on the way down', async () => {
     const file = join(dir, 'heads.sqlite');
-    const { ada, conversationId } = await seed01(new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) }));
+    const { ada, conversationId } = await seed01(sqliteKysely(file));
     const storage = await openSqliteStorage({ file });
     await storage.migrate();
     expect(await storage.getConversation(conversationId)).toMatchObject({ lastMessageIndex: 1, lastActivityAt: at(1) });
@@ -145,7 +148,7 @@ describe('migration 0003_conversation_heads', () => {
     };
     // What 0001 wrote: the appends after 0003 did not touch the row.
     expect(stored()).toEqual({ last_message_index: 1, last_activity_at: at(1) });
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    const db = sqliteKysely(file);
     await runMigrations(db, undefined, '0002_client_id_first');
     await db.destroy();
     expect(stored()).toEqual({ last_message_index: 3, last_activity_at: at(6) });
