@@ -46,6 +46,15 @@ afterAll(async () => {
   await client.end();
 });
 
+/** A SQLite file named `name` seeded by `seed01`, then opened as storage and migrated to the latest schema. */
+async function upgradedSqlite(name: string) {
+  const file = join(dir, name);
+  const seeded = await seed01(sqliteKysely(file));
+  const storage = await openSqliteStorage({ file });
+  await storage.migrate();
+  return { file, storage, ...seeded };
+}
+
 /** Kysely over a SQLite file, with no migration run. */
 const sqliteKysely = (file: string): Kysely<any> => new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
 
@@ -88,10 +97,7 @@ async function expectUpgraded(storage: Storage, ada: UserRecord, conversationId:
 
 describe('migration 0002_client_id_first', () => {
   it('upgrades a SQLite 0001 database: messages kept, client ids still idempotent, the index keyed client id first', async () => {
-    const file = join(dir, 'upgrade.sqlite');
-    const { ada, conversationId } = await seed01(sqliteKysely(file));
-    const storage = await openSqliteStorage({ file });
-    await storage.migrate();
+    const { file, storage, ada, conversationId } = await upgradedSqlite('upgrade.sqlite');
     await expectUpgraded(storage, ada, conversationId);
     await storage.close();
 
@@ -130,10 +136,7 @@ describe('migration 0002_client_id_first', () => {
 
 describe('migration 0003_conversation_heads', () => {
   it('reads the counter from the messages, leaves the stored row alone on SQLite appends, and writes it back on the way down', async () => {
-    const file = join(dir, 'heads.sqlite');
-    const { ada, conversationId } = await seed01(sqliteKysely(file));
-    const storage = await openSqliteStorage({ file });
-    await storage.migrate();
+    const { file, storage, ada, conversationId } = await upgradedSqlite('heads.sqlite');
     expect(await storage.getConversation(conversationId)).toMatchObject({ lastMessageIndex: 1, lastActivityAt: at(1) });
     await storage.appendMessage(newMessage(conversationId, ada, { createdAt: at(5) }));
     await storage.appendMessage(newMessage(conversationId, ada, { createdAt: at(6) }));

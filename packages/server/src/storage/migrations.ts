@@ -87,12 +87,7 @@ async function createConversationTables(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('messages_pk', ['conversation_id', 'idx'])
     .execute();
   // NULL client ids are distinct in both databases, so only real retries collide.
-  await db.schema
-    .createIndex('messages_client_id')
-    .unique()
-    .on('messages')
-    .columns(['conversation_id', 'author_id', 'client_id'])
-    .execute();
+  await createClientIdIndex(db, 'messages_client_id', ['conversation_id', 'author_id', 'client_id']);
 
   await db.schema
     .createTable('invites')
@@ -122,24 +117,19 @@ export const CLIENT_ID_INDEX = 'messages_client_id_first';
  */
 const clientIdFirst: Migration = {
   async up(db: Kysely<any>): Promise<void> {
-    await db.schema
-      .createIndex(CLIENT_ID_INDEX)
-      .unique()
-      .on('messages')
-      .columns(['client_id', 'conversation_id', 'author_id'])
-      .execute();
+    await createClientIdIndex(db, CLIENT_ID_INDEX, ['client_id', 'conversation_id', 'author_id']);
     await db.schema.dropIndex('messages_client_id').execute();
   },
   async down(db: Kysely<any>): Promise<void> {
-    await db.schema
-      .createIndex('messages_client_id')
-      .unique()
-      .on('messages')
-      .columns(['conversation_id', 'author_id', 'client_id'])
-      .execute();
+    await createClientIdIndex(db, 'messages_client_id', ['conversation_id', 'author_id', 'client_id']);
     await db.schema.dropIndex(CLIENT_ID_INDEX).execute();
   },
 };
+
+/** The unique idempotency index on messages' client id, author and conversation, in `columns` order. */
+async function createClientIdIndex(db: Kysely<any>, name: string, columns: string[]): Promise<void> {
+  await db.schema.createIndex(name).unique().on('messages').columns(columns).execute();
+}
 
 /**
  * `conversation_heads`: each conversation with its newest message's index and time read from

@@ -58,14 +58,10 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     .prepare<[string, string], string>('select status from participants where conversation_id = ? and user_id = ?')
     .pluck();
   const username = db.prepare<[string], string>('select username from users where id = ?').pluck();
-  // The newest stored index (a seek to the end of the conversation's primary-key range), or
-  // the conversation's stored counter when it has no message; no row when it does not exist.
-  const counter = db
-    .prepare<[string], number>(
-      `select coalesce((select max(m.idx) from messages m where m.conversation_id = c.id), c.last_message_index)
-       from conversations c where c.id = ?`,
-    )
-    .pluck();
+  // The counter every read sees (a seek to the end of the conversation's primary-key range;
+  // SQLite flattens the view and leaves its unused last-activity subquery out); no row when the
+  // conversation does not exist.
+  const counter = db.prepare<[string], number>('select last_message_index from conversation_heads where id = ?').pluck();
   const insert = db.prepare(
     `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
      values (?, ?, ?, ?, ?, ?, ?, ?)
