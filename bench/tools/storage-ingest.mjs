@@ -4,19 +4,23 @@
 // For A/B runs of storage changes, whose effect the whole-server benchmark's noise hides.
 //
 //   taskset -c 0 node bench/tools/storage-ingest.mjs [--groups 1000] [--messages 150000]
-//     [--in-flight 800] [--rate 10000] [--timeline] [--client-ids v7|v4|seq]
+//     [--in-flight 800] [--rate 10000] [--timeline] [--client-ids v7|v4|seq] [--wal-frames]
 //
 // Prints messages/s and CPU us/message (every thread of the process) at saturation, then, with
-// --rate, the append latency p50/p99 at that many appends/s (open loop).
+// --rate, the append latency p50/p99 at that many appends/s (open loop). With --wal-frames, at
+// the end: the frames the WAL holds since its last restart, by the b-tree each page belongs to,
+// per commit (which pages a commit writes, and how many).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => import(path.join(root, 'packages/server/dist', p));
 const { openSqliteStorage } = await dist('storage/sqlite/sqlite-storage.js');
+const Database = createRequire(path.join(root, 'packages/server/package.json'))('better-sqlite3');
 const { newId, newMessageId } = await dist('ids.js');
 const { uuid7 } = await import(path.join(root, 'packages/sdk/dist/uuid7.js'));
 
@@ -29,6 +33,7 @@ const { values: o } = parseArgs({
     'rate-seconds': { type: 'string', default: '5' },
     // Also print the worst append latency of each 100 ms of the rate phase.
     timeline: { type: 'boolean', default: false },
+    'wal-frames': { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/parley-storage-ingest' },
     // v7: time-ordered, as the SDK makes them (uuid7()); v4: random; seq: the load generator's.
     'client-ids': { type: 'string', default: 'v7' },
@@ -160,5 +165,36 @@ if (Number(o.rate) > 0) {
   console.log(`  ${threadReport(th1, count)}`);
   if (o.timeline) console.log(`  worst append (ms) per 100 ms: ${worst.map((x) => x.toFixed(0)).join(' ')}`);
 }
+if (o['wal-frames']) walFrames(file);
 await storage.close();
 fs.rmSync(o.dir, { recursive: true, force: true });
+
+/**
+ * Counts the frames of the WAL's current generation (those whose salts match its header) by
+ * the b-tree their page belongs to now (SQLite's dbstat table, read on a connection of its own).
+ */
+function walFrames(dbFile) {
+  const wal = fs.readFileSync(`${dbFile}-wal`);
+  if (wal.length < 32) return console.log('wal frames: the WAL is empty');
+  const pageSize = wal.readUInt32BE(8);
+  const salt = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+  const pages = [];
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salt[0] || wal.readUInt32BE(at + 12) !== salt[1]) break;
+    pages.push(wal.readUInt32BE(at));
+    if (wal.readUInt32BE(at + 4) > 0) commits += 1;
+  }
+  const db = new Database(dbFile, { readonly: true });
+  const owner = new Map(db.prepare('select pageno, name, pagetype from dbstat').all().map((r) => [r.pageno, `${r.name} ${r.pagetype}`]));
+  db.close();
+  const byTree = new Map();
+  for (const pgno of pages) {
+    const tree = pgno === 1 ? 'page 1 (header)' : (owner.get(pgno) ?? 'free or unknown');
+    byTree.set(tree, (byTree.get(tree) ?? 0) + 1);
+  }
+  console.log(`wal frames: ${pages.length} frames of ${pageSize} bytes in ${commits} commits, ${(pages.length / Math.max(1, commits)).toFixed(1)} per commit`);
+  for (const [tree, n] of [...byTree].sort((a, b) => b[1] - a[1])) {
+    console.log(`  ${(n / Math.max(1, commits)).toFixed(2).padStart(6)} per commit  ${tree}`);
+  }
+}
