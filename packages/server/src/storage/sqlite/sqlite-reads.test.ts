@@ -56,6 +56,27 @@ describe('sqliteReads', () => {
     expect(await joined).toEqual(['CH1']);
   });
 
+  it('reads pages of every size, each with its own LIMIT, and refuses a size that is not a whole number', async () => {
+    const sqlite = await migrated();
+    const insert = sqlite.prepare(`insert into messages (conversation_id, idx, id, author_id, body, created_at) values ('CH1', ?, ?, 'US1', ?, ?)`);
+    for (let i = 2; i <= 300; i += 1) insert.run(i, `IM${i}`, `m${i}`, '2026-01-01T00:00:00.000Z');
+    const reads = sqliteReads(sqlite, (fn) => Promise.resolve(fn()));
+    const indexes = async (page: { before?: number; after?: number; limit: number }) => {
+      const { messages, hasMore } = await reads.listMessages('CH1', page);
+      return { first: messages[0]?.index, last: messages.at(-1)?.index, count: messages.length, hasMore };
+    };
+    // The same statements read different positions, and other sizes get statements of their own.
+    expect(await indexes({ before: 101, limit: 50 })).toEqual({ first: 51, last: 100, count: 50, hasMore: true });
+    expect(await indexes({ before: 51, limit: 50 })).toEqual({ first: 1, last: 50, count: 50, hasMore: false });
+    expect(await indexes({ after: 290, limit: 5 })).toEqual({ first: 291, last: 295, count: 5, hasMore: true });
+    expect(await indexes({ after: 10, before: 20, limit: 100 })).toEqual({ first: 11, last: 19, count: 9, hasMore: false });
+    expect(await indexes({ limit: 0 })).toEqual({ first: undefined, last: undefined, count: 0, hasMore: true });
+    // Larger than any page a caller asks for today: prepared for this read alone.
+    expect(await indexes({ limit: 250 })).toEqual({ first: 51, last: 300, count: 250, hasMore: true });
+    expect(JSON.parse((await reads.listMessagesJson('CH1', { before: 3, limit: 200 })).messagesJson)).toHaveLength(2);
+    await expect(reads.listMessages('CH1', { limit: Number.NaN })).rejects.toThrow(RangeError);
+  });
+
   it('rejects, rather than throws, when a read fails', async () => {
     const sqlite = await migrated();
     const reads = sqliteReads(sqlite, (fn) => Promise.resolve(fn()));

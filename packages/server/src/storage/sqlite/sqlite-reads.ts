@@ -10,17 +10,20 @@ export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'g
 type PageArgs = Parameters<Storage['listMessages']>[1];
 type MessageRow = [idx: number, id: string, authorId: string, body: string, clientId: string | null, attributes: string, createdAt: string, username: string];
 
-/** The four shapes of a page query; `T` is what one row reads as. */
+/** The four shapes of a page query, for one page size; `T` is what one row reads as. */
 interface PageStatements<T> {
-  newest: BetterSqlite3.Statement<[string, number], T>;
-  before: BetterSqlite3.Statement<[string, number, number], T>;
-  after: BetterSqlite3.Statement<[string, number, number], T>;
-  between: BetterSqlite3.Statement<[string, number, number, number], T>;
+  newest: BetterSqlite3.Statement<[string], T>;
+  before: BetterSqlite3.Statement<[string, number], T>;
+  after: BetterSqlite3.Statement<[string, number], T>;
+  between: BetterSqlite3.Statement<[string, number, number], T>;
 }
 
+/** The page statements for a number of rows to take. */
+type PagesByTake<T> = (take: number) => PageStatements<T>;
+
 interface Statements {
-  rows: PageStatements<MessageRow>;
-  json: PageStatements<string>;
+  rows: PagesByTake<MessageRow>;
+  json: PagesByTake<string>;
   participant: BetterSqlite3.Statement<[string, string], ParticipantsTable & { username: string }>;
   joinedConversationIds: BetterSqlite3.Statement<[string], string>;
 }
@@ -30,21 +33,40 @@ const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes
 const JSON_COLUMN = `json_object('id', m.id, 'conversationId', m.conversation_id, 'index', m.idx, 'authorId', m.author_id,
   'author', u.username, 'body', m.body, 'clientId', m.client_id, 'attributes', json(m.attributes), 'createdAt', m.created_at)`;
 
-function preparePage<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PageStatements<T> {
+/** Statements are kept for pages of up to this many rows (`LIMITS.pageSizeMax` plus the extra row fit). */
+const LITERAL_LIMIT_MAX = 128;
+
+/**
+ * The page statements, one set per number of rows taken, prepared on first use. The LIMIT is
+ * written into the SQL rather than bound: SQLite's planner reads a bound LIMIT's value, so it
+ * marks the statement to be prepared again whenever that parameter is bound anew, and every
+ * page read paid a full parse and plan (`sqlite3Reprepare`: 8 % of a history request's CPU in
+ * the benchmark; docs/performance.md). The other parameters do not do this (no `sqlite_stat4`).
+ */
+function pagesByTake<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PagesByTake<T> {
   const from = `select ${columns} from messages m join users u on u.id = m.author_id where m.conversation_id = ?`;
   const prepare = <P extends unknown[]>(sql: string) => read(db.prepare(sql)) as unknown as BetterSqlite3.Statement<P, T>;
-  return {
-    newest: prepare(`${from} order by m.idx desc limit ?`),
-    before: prepare(`${from} and m.idx < ? order by m.idx desc limit ?`),
-    after: prepare(`${from} and m.idx > ? order by m.idx asc limit ?`),
-    between: prepare(`${from} and m.idx > ? and m.idx < ? order by m.idx asc limit ?`),
+  const pages = (limit: string): PageStatements<T> => ({
+    newest: prepare(`${from} order by m.idx desc limit ${limit}`),
+    before: prepare(`${from} and m.idx < ? order by m.idx desc limit ${limit}`),
+    after: prepare(`${from} and m.idx > ? order by m.idx asc limit ${limit}`),
+    between: prepare(`${from} and m.idx > ? and m.idx < ? order by m.idx asc limit ${limit}`),
+  });
+  const cached = new Map<number, PageStatements<T>>();
+  return (take) => {
+    if (!Number.isSafeInteger(take) || take < 1) throw new RangeError(`a page of ${String(take)} rows is not a whole number of rows`);
+    // No caller asks for more than LIMITS.pageSizeMax + 1 rows; a larger page is prepared for its read alone.
+    if (take > LITERAL_LIMIT_MAX) return pages(String(take));
+    let statements = cached.get(take);
+    if (statements === undefined) cached.set(take, (statements = pages(String(take))));
+    return statements;
   };
 }
 
 function prepare(db: BetterSqlite3.Database): Statements {
   return {
-    rows: preparePage<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
-    json: preparePage<string>(db, JSON_COLUMN, (s) => s.pluck()),
+    rows: pagesByTake<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
+    json: pagesByTake<string>(db, JSON_COLUMN, (s) => s.pluck()),
     participant: db.prepare(
       `select p.conversation_id, p.user_id, p.role, p.status, p.last_read_index, p.invited_by, p.created_at, p.updated_at, u.username
        from participants p join users u on u.id = p.user_id where p.conversation_id = ? and p.user_id = ?`,
@@ -104,14 +126,14 @@ export function sqliteReads(sqlite: BetterSqlite3.Database, withConnection: With
 }
 
 /** A page's rows, oldest first, and whether another page exists in the paging direction. */
-function readPage<T>(s: PageStatements<T>, conversationId: string, page: PageArgs): { rows: T[]; hasMore: boolean } {
+function readPage<T>(pages: PagesByTake<T>, conversationId: string, page: PageArgs): { rows: T[]; hasMore: boolean } {
   const limit = Math.max(0, Math.floor(page.limit));
   // One extra row tells whether another page exists in the paging direction.
-  const take = limit + 1;
+  const s = pages(limit + 1);
   const { before, after } = page;
   let rows: T[];
-  if (after !== undefined) rows = before === undefined ? s.after.all(conversationId, after, take) : s.between.all(conversationId, after, before, take);
-  else rows = before === undefined ? s.newest.all(conversationId, take) : s.before.all(conversationId, before, take);
+  if (after !== undefined) rows = before === undefined ? s.after.all(conversationId, after) : s.between.all(conversationId, after, before);
+  else rows = before === undefined ? s.newest.all(conversationId) : s.before.all(conversationId, before);
   const hasMore = rows.length > limit;
   if (hasMore) rows.length = limit;
   if (after === undefined) rows.reverse();
