@@ -10,20 +10,29 @@ export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'g
 type PageArgs = Parameters<Storage['listMessages']>[1];
 type MessageRow = [idx: number, id: string, authorId: string, body: string, clientId: string | null, attributes: string, createdAt: string, username: string];
 
-/** The four shapes of a page query, for one page size; `T` is what one row reads as. */
-interface PageStatements<T> {
-  newest: BetterSqlite3.Statement<[string], T>;
-  before: BetterSqlite3.Statement<[string, number], T>;
-  after: BetterSqlite3.Statement<[string, number], T>;
-  between: BetterSqlite3.Statement<[string, number, number], T>;
+/** The four shapes of a page query, by their parameters after the conversation id. */
+interface PageParams {
+  newest: [];
+  before: [before: number];
+  after: [after: number];
+  between: [after: number, before: number];
 }
+type Shape = keyof PageParams;
 
-/** The page statements for a number of rows to take. */
-type PagesByTake<T> = (take: number) => PageStatements<T>;
+/** What follows the conversation condition in each shape. */
+const SHAPES: Record<Shape, string> = {
+  newest: 'order by m.idx desc',
+  before: 'and m.idx < ? order by m.idx desc',
+  after: 'and m.idx > ? order by m.idx asc',
+  between: 'and m.idx > ? and m.idx < ? order by m.idx asc',
+};
+
+/** The statement of one shape taking `take` rows; `T` is what one row reads as. */
+type PageStatement<T> = <S extends Shape>(shape: S, take: number) => BetterSqlite3.Statement<[string, ...PageParams[S]], T>;
 
 interface Statements {
-  rows: PagesByTake<MessageRow>;
-  json: PagesByTake<string>;
+  rows: PageStatement<MessageRow>;
+  json: PageStatement<string>;
   participant: BetterSqlite3.Statement<[string, string], ParticipantsTable & { username: string }>;
   joinedConversationIds: BetterSqlite3.Statement<[string], string>;
 }
@@ -37,36 +46,32 @@ const JSON_COLUMN = `json_object('id', m.id, 'conversationId', m.conversation_id
 const LITERAL_LIMIT_MAX = 128;
 
 /**
- * The page statements, one set per number of rows taken, prepared on first use. The LIMIT is
- * written into the SQL rather than bound: SQLite's planner reads a bound LIMIT's value, so it
- * marks the statement to be prepared again whenever that parameter is bound anew, and every
- * page read paid a full parse and plan (`sqlite3Reprepare`: 8 % of a history request's CPU in
- * the benchmark; docs/performance.md). The other parameters do not do this (no `sqlite_stat4`).
+ * The page statements, one per shape and number of rows taken, each prepared on first use. The
+ * LIMIT is written into the SQL rather than bound: SQLite's planner reads a bound LIMIT's value,
+ * so it marks the statement to be prepared again whenever that parameter is bound anew, and
+ * every page read paid a full parse and plan (`sqlite3Reprepare`: 8 % of a history request's
+ * CPU in the benchmark; docs/performance.md). The other parameters do not do this (no
+ * `sqlite_stat4`).
  */
-function pagesByTake<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PagesByTake<T> {
+function pageStatements<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PageStatement<T> {
   const from = `select ${columns} from messages m join users u on u.id = m.author_id where m.conversation_id = ?`;
-  const prepare = <P extends unknown[]>(sql: string) => read(db.prepare(sql)) as unknown as BetterSqlite3.Statement<P, T>;
-  const pages = (limit: string): PageStatements<T> => ({
-    newest: prepare(`${from} order by m.idx desc limit ${limit}`),
-    before: prepare(`${from} and m.idx < ? order by m.idx desc limit ${limit}`),
-    after: prepare(`${from} and m.idx > ? order by m.idx asc limit ${limit}`),
-    between: prepare(`${from} and m.idx > ? and m.idx < ? order by m.idx asc limit ${limit}`),
-  });
-  const cached = new Map<number, PageStatements<T>>();
-  return (take) => {
+  const cached: Record<Shape, Map<number, BetterSqlite3.Statement>> = { newest: new Map(), before: new Map(), after: new Map(), between: new Map() };
+  return <S extends Shape>(shape: S, take: number) => {
     if (!Number.isSafeInteger(take) || take < 1) throw new RangeError(`a page of ${String(take)} rows is not a whole number of rows`);
-    // No caller asks for more than LIMITS.pageSizeMax + 1 rows; a larger page is prepared for its read alone.
-    if (take > LITERAL_LIMIT_MAX) return pages(String(take));
-    let statements = cached.get(take);
-    if (statements === undefined) cached.set(take, (statements = pages(String(take))));
-    return statements;
+    let statement = cached[shape].get(take);
+    if (statement === undefined) {
+      statement = read(db.prepare(`${from} ${SHAPES[shape]} limit ${String(take)}`));
+      // No caller asks for more than LIMITS.pageSizeMax + 1 rows; a larger page is prepared for its read alone.
+      if (take <= LITERAL_LIMIT_MAX) cached[shape].set(take, statement);
+    }
+    return statement as unknown as BetterSqlite3.Statement<[string, ...PageParams[S]], T>;
   };
 }
 
 function prepare(db: BetterSqlite3.Database): Statements {
   return {
-    rows: pagesByTake<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
-    json: pagesByTake<string>(db, JSON_COLUMN, (s) => s.pluck()),
+    rows: pageStatements<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
+    json: pageStatements<string>(db, JSON_COLUMN, (s) => s.pluck()),
     participant: db.prepare(
       `select p.conversation_id, p.user_id, p.role, p.status, p.last_read_index, p.invited_by, p.created_at, p.updated_at, u.username
        from participants p join users u on u.id = p.user_id where p.conversation_id = ? and p.user_id = ?`,
@@ -126,14 +131,17 @@ export function sqliteReads(sqlite: BetterSqlite3.Database, withConnection: With
 }
 
 /** A page's rows, oldest first, and whether another page exists in the paging direction. */
-function readPage<T>(pages: PagesByTake<T>, conversationId: string, page: PageArgs): { rows: T[]; hasMore: boolean } {
+function readPage<T>(statement: PageStatement<T>, conversationId: string, page: PageArgs): { rows: T[]; hasMore: boolean } {
   const limit = Math.max(0, Math.floor(page.limit));
   // One extra row tells whether another page exists in the paging direction.
-  const s = pages(limit + 1);
+  const take = limit + 1;
   const { before, after } = page;
   let rows: T[];
-  if (after !== undefined) rows = before === undefined ? s.after.all(conversationId, after) : s.between.all(conversationId, after, before);
-  else rows = before === undefined ? s.newest.all(conversationId) : s.before.all(conversationId, before);
+  if (after !== undefined) {
+    rows = before === undefined ? statement('after', take).all(conversationId, after) : statement('between', take).all(conversationId, after, before);
+  } else {
+    rows = before === undefined ? statement('newest', take).all(conversationId) : statement('before', take).all(conversationId, before);
+  }
   const hasMore = rows.length > limit;
   if (hasMore) rows.length = limit;
   if (after === undefined) rows.reverse();
