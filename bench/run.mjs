@@ -80,38 +80,38 @@ async function main() {
   const diskLine = describeDisk(disk);
   log(diskLine);
 
+  const measureBaselines = async (raw) => {
+    if (args.skipBaselines || !steps.length) return;
+    for (const key of Object.keys(BASELINES)) {
+      log(`baseline ${key}`);
+      let target;
+      try {
+        target = await startBaseline(key);
+        await runSteps(target, steps, raw[key], scale.quietWaitMs, () => startBaseline(key));
+      } catch (err) {
+        log(`  baseline ${key} failed: ${err.message}`);
+      } finally {
+        await target?.stop();
+      }
+    }
+  };
+  const measureParley = async (raw, build) => {
+    if (args.skipParley) reasons.parley.all = 'skipped (--skip-parley)';
+    else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, build });
+  };
   for (let r = 0; r < rounds; r += 1) {
     const raw = { parley: {}, wsBroadcast: {}, wsFrameOnce: {}, socketIo: {} };
     raws.push(raw);
     if (rounds > 1) log(`round ${r + 1} of ${rounds}`);
-    const baselines = async () => {
-      if (args.skipBaselines || !steps.length) return;
-      for (const key of Object.keys(BASELINES)) {
-        log(`baseline ${key}`);
-        let target;
-        try {
-          target = await startBaseline(key);
-          await runSteps(target, steps, raw[key], scale.quietWaitMs, () => startBaseline(key));
-        } catch (err) {
-          log(`  baseline ${key} failed: ${err.message}`);
-        } finally {
-          await target?.stop();
-        }
-      }
-    };
-    const parley = async () => {
-      if (args.skipParley) reasons.parley.all = 'skipped (--skip-parley)';
-      // Built once, before the first round's Parley.
-      else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, build: args.build && r === 0 });
-    };
-    // Alternate which side goes first, so that a slow stretch of the machine does not always
-    // fall on the same side.
+    // Built once, before the first round's Parley. Which side goes first alternates, so that a
+    // slow stretch of the machine does not always fall on the same side.
+    const build = args.build && r === 0;
     if (r % 2 === 0) {
-      await baselines();
-      await parley();
+      await measureBaselines(raw);
+      await measureParley(raw, build);
     } else {
-      await parley();
-      await baselines();
+      await measureParley(raw, build);
+      await measureBaselines(raw);
     }
   }
 

@@ -185,15 +185,16 @@ const round = (v, d = 3) => (v === null ? null : Math.round(v * 10 ** d) / 10 **
  * this machine only ever slows a server down, so the best round is the one least disturbed),
  * the worst for a correctness figure. Returns the index, or -1 if no round has a value.
  */
+const BETTER = {
+  max: (a, b) => a > b,
+  min: (a, b) => a < b,
+  'furthest from 1': (a, b) => Math.abs(a - 1) > Math.abs(b - 1),
+};
+
 function pickRound(values, best) {
   let chosen = -1;
-  const better = {
-    max: (a, b) => a > b,
-    min: (a, b) => a < b,
-    'furthest from 1': (a, b) => Math.abs(a - 1) > Math.abs(b - 1),
-  }[best];
   values.forEach((v, i) => {
-    if (v !== null && (chosen === -1 || better(v, values[chosen]))) chosen = i;
+    if (v !== null && (chosen === -1 || BETTER[best](v, values[chosen]))) chosen = i;
   });
   return chosen;
 }
@@ -209,8 +210,8 @@ export function buildRows(rawOrRounds, scale, reasons) {
   return rowDefs(scale)
     .filter((def) => [def.value, def.cpu].some(Boolean))
     .map((def) => {
-      const perRound = (k) => rounds.map((raw) => num(def.value(raw[k] ?? {})));
-      const chosen = Object.fromEntries(TARGET_KEYS.map((k) => [k, pickRound(perRound(k), def.best)]));
+      const perRound = Object.fromEntries(TARGET_KEYS.map((k) => [k, rounds.map((raw) => num(def.value(raw[k] ?? {})))]));
+      const chosen = Object.fromEntries(TARGET_KEYS.map((k) => [k, pickRound(perRound[k], def.best)]));
       const from = (k) => rounds[Math.max(0, chosen[k])][k] ?? {};
       const at = (k) => num(def.value(from(k)));
       const parley = at('parley');
@@ -238,7 +239,7 @@ export function buildRows(rawOrRounds, scale, reasons) {
       };
       if (rounds.length > 1) {
         row.rounds = Object.fromEntries(
-          TARGET_KEYS.filter((k) => k === 'parley' || !def.parleyOnly).map((k) => [k, perRound(k).map((v) => round(v))]),
+          TARGET_KEYS.filter((k) => k === 'parley' || !def.parleyOnly).map((k) => [k, perRound[k].map((v) => round(v))]),
         );
       }
       const other = Object.fromEntries(
