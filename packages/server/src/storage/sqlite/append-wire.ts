@@ -41,7 +41,7 @@ export type ToWorker =
 
 /** Worker -> event loop: one answer per batch, in order, after `ready`. */
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; priorityRaised: boolean }
   | { type: 'done'; outcomes: WireOutcomes }
   | { type: 'failed'; error: WireError };
 

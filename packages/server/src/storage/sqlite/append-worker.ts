@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { compileAppendBatch, type CommitBatch } from './append-batch.js';
@@ -23,6 +24,28 @@ db.pragma('wal_autocheckpoint = 0');
 db.pragma(`journal_size_limit = ${String(data.journalSizeLimit)}`);
 // Sleeping in SQLite's busy handler is harmless here: nothing else runs on this thread.
 db.pragma(`busy_timeout = ${String(data.busyTimeoutMs)}`);
+
+/**
+ * How many nice levels this thread runs above the rest of the process, where it may (root,
+ * `CAP_SYS_NICE`, or an `RLIMIT_NICE` that allows it; otherwise it stays level). On a server with
+ * fewer cores than busy threads, the event loop and this thread share a core, and every ack
+ * waits for a commit: with the same priority the scheduler lets the event loop run out its
+ * slice first, so a commit's few hundred microseconds of CPU are spread over milliseconds. A
+ * commit takes a bounded share of the CPU (it only runs for messages the event loop handed
+ * over), so it cannot starve the event loop (docs/performance.md).
+ */
+const PRIORITY_BOOST = 5;
+
+function raisePriority(): boolean {
+  try {
+    // Linux applies the nice value of a `setpriority(PRIO_PROCESS, 0)` to the calling thread alone.
+    setPriority(getPriority() - PRIORITY_BOOST);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const priorityRaised = raisePriority();
 
 let commitBatch: CommitBatch | undefined;
 const post = (message: FromWorker): void => port.postMessage(message);
@@ -54,4 +77,4 @@ port.on('message', (message: ToWorker) => {
   db.close();
   port.close();
 });
-post({ type: 'ready' });
+post({ type: 'ready', priorityRaised });

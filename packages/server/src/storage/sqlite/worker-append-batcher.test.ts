@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -10,6 +10,7 @@ import type { AppendResult } from '../storage.js';
 import { storageOver } from '../contract/batcher-storage.js';
 import { expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
+import { Worker } from 'node:worker_threads';
 import { startAppendWorker } from './worker-append-batcher.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'parley-append-worker-'));
@@ -41,7 +42,36 @@ async function setUp(name: string) {
   return { file, appends, storage, ada, c, other, count, fellBack };
 }
 
+/** Whether a thread of this process may lower its nice value (root, CAP_SYS_NICE, RLIMIT_NICE), asked of a throwaway thread. */
+function mayRaisePriority(): Promise<boolean> {
+  const probe = `const os = require('node:os'); let ok = true; try { os.setPriority(os.getPriority() - 1); } catch { ok = false; } require('node:worker_threads').parentPort.postMessage(ok);`;
+  const worker = new Worker(probe, { eval: true });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (ok: boolean) => void worker.terminate().then(() => resolve(ok)));
+    worker.once('error', reject);
+  });
+}
+
+/** The nice value of each thread of this process (Linux). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    // Fields after the command's closing parenthesis; nice is field 19 of the line, 17 of these.
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[16]);
+  });
+}
+
 describe('WorkerAppendBatcher', () => {
+  it.runIf(process.platform === 'linux')('commits on a thread five nice levels above the event loop where the system allows it, level otherwise', async () => {
+    const permitted = await mayRaisePriority();
+    const { appends, storage } = await setUp('priority');
+    expect(appends.priorityRaised).toBe(permitted);
+    const raised = threadNiceValues().filter((nice) => nice === getPriority() - 5);
+    if (permitted) expect(raised.length).toBeGreaterThanOrEqual(1);
+    else expect(raised).toEqual([]);
+    await storage.close();
+  });
+
   it('sees what another connection committed between batches: a message written elsewhere, then a removal', async () => {
     const { storage, ada, c, other, count } = await setUp('elsewhere');
     expect(expectOk(await storage.appendMessage(newMessage(c.id, ada))).message.index).toBe(1);

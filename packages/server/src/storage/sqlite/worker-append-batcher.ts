@@ -55,17 +55,17 @@ export async function startAppendWorker(opts: AppendWorkerOptions): Promise<Work
   };
   const tsx = fromSources ? createRequire(import.meta.url).resolve('tsx/esm/api') : undefined;
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...data, entry, tsx } });
-  await new Promise<void>((resolve, reject) => {
+  const ready = await new Promise<FromWorker & { type: 'ready' }>((resolve, reject) => {
     const onExit = (): void => reject(new Error('append worker exited before it was ready'));
     worker.once('error', reject);
     worker.once('exit', onExit);
-    worker.once('message', () => {
+    worker.once('message', (message: FromWorker & { type: 'ready' }) => {
       worker.off('error', reject);
       worker.off('exit', onExit);
-      resolve();
+      resolve(message);
     });
   });
-  return new WorkerAppendBatcher(worker, opts.fallBack);
+  return new WorkerAppendBatcher(worker, opts.fallBack, ready.priorityRaised);
 }
 
 /**
@@ -94,6 +94,8 @@ export class WorkerAppendBatcher implements AppendSink {
   constructor(
     private readonly worker: Worker,
     private readonly fallBack: (error: unknown) => AppendSink,
+    /** Whether the worker's thread runs above the event loop's priority (see append-worker.ts). */
+    readonly priorityRaised = false,
   ) {
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: FromWorker) => this.#answer(message));
