@@ -20,7 +20,7 @@ import { chatSuite, log, runSteps, setProfileDir, setQuietBudget } from './workl
 export const WORKLOADS = ['fanout', 'latency', 'ingest', 'ingest-postgres', 'connections', 'history', 'scaleout'];
 
 function parseArgs(argv) {
-  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null, rounds: null };
+  const args = { quick: false, json: null, only: null, markdown: null, skipBaselines: false, skipParley: false, profile: null, nice: null, build: true, raw: null, rounds: null, nodeFlags: [] };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -31,6 +31,7 @@ function parseArgs(argv) {
     else if (a === '--skip-parley') args.skipParley = true;
     else if (a === '--profile') args.profile = argv[(i += 1)];
     else if (a === '--nice') args.nice = Number(argv[(i += 1)]);
+    else if (a === '--node-flag') args.nodeFlags.push(argv[(i += 1)]);
     else if (a === '--no-build') args.build = false;
     else if (a === '--raw') args.raw = argv[(i += 1)];
     else if (a === '--rounds') args.rounds = Number(argv[(i += 1)]);
@@ -43,12 +44,13 @@ function parseArgs(argv) {
     // --ingest-groups N: the quick run's short windows with the full run's 1,000 groups, say.
     else if (a === '--ingest-groups') (args.set ??= {}).ingestGroups = Number(argv[(i += 1)]);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--no-build] [--raw PATH] [--rounds N] [--set NAME=NUMBER] [--ingest-groups N]');
+      console.log('usage: node bench/run.mjs [--quick] [--json PATH] [--markdown PATH] [--only a,b] [--skip-baselines] [--skip-parley] [--profile DIR] [--nice N] [--node-flag FLAG] [--no-build] [--raw PATH] [--rounds N] [--set NAME=NUMBER] [--ingest-groups N]');
       console.log(`workloads: ${WORKLOADS.join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   for (const w of args.only ?? []) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS.join(', ')}`);
+  for (const f of args.nodeFlags) if (typeof f !== 'string' || !f.startsWith('--')) throw new Error(`--node-flag takes one of Node's flags, e.g. --node-flag --single-threaded-gc (got ${String(f)})`);
   if (args.rounds !== null && !(Number.isInteger(args.rounds) && args.rounds >= 1 && args.rounds <= 9)) throw new Error('--rounds takes a whole number from 1 to 9');
   const groups = args.set?.ingestGroups;
   if (groups !== undefined && !(Number.isInteger(groups) && groups > 0)) throw new Error('--ingest-groups (ingestGroups) takes a positive integer');
@@ -97,7 +99,7 @@ async function main() {
   };
   const measureParley = async (raw, build) => {
     if (args.skipParley) reasons.parley.all = 'skipped (--skip-parley)';
-    else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, build });
+    else await runParley({ scale, selected, steps, raw: raw.parley, reasons: reasons.parley, profileDir: args.profile, nodeFlags: args.nodeFlags, build });
   };
   for (let r = 0; r < rounds; r += 1) {
     const raw = { parley: {}, wsBroadcast: {}, wsFrameOnce: {}, socketIo: {} };

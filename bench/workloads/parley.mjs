@@ -45,14 +45,15 @@ function buildServer() {
   else log(`parley: WARNING tsc -b failed, measuring the existing dist:\n${(r.stdout + r.stderr).split('\n').slice(0, 8).join('\n')}`);
 }
 
-export async function runParley({ scale, selected, steps, raw, reasons, profileDir, build = true }) {
+export async function runParley({ scale, selected, steps, raw, reasons, profileDir, nodeFlags = [], build = true }) {
   if (build) buildServer();
   if (!fs.existsSync(PARLEY_MAIN)) {
     reasons.all = 'packages/server/dist/main.js is missing (npm run build)';
     log(`parley: ${reasons.all}`);
     return;
   }
-  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
+  // Node's own flags for every Parley process (`--node-flag`, for experiments), then the profiler's.
+  const execArgv = [...nodeFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [])];
   if (steps.length) await runMain({ scale, steps, raw, reasons, execArgv });
   const extra = [
     ['history', () => history({ scale, raw, reasons, execArgv })],
