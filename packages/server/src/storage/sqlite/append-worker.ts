@@ -32,13 +32,15 @@ db.pragma(`busy_timeout = ${String(data.busyTimeoutMs)}`);
  * waits for a commit: with the same priority the scheduler lets the event loop run out its
  * slice first, so a commit's few hundred microseconds of CPU are spread over milliseconds. A
  * commit takes a bounded share of the CPU (it only runs for messages the event loop handed
- * over), so it cannot starve the event loop (docs/performance.md).
+ * over), so it cannot starve the event loop (docs/adr/0010, docs/performance.md).
  */
 const PRIORITY_BOOST = 5;
 
 function raisePriority(): boolean {
+  // Linux applies a `setpriority(PRIO_PROCESS, 0)` to the calling thread alone; elsewhere it
+  // would change the whole process, so the thread stays level there.
+  if (process.platform !== 'linux') return false;
   try {
-    // Linux applies the nice value of a `setpriority(PRIO_PROCESS, 0)` to the calling thread alone.
     setPriority(getPriority() - PRIORITY_BOOST);
     return true;
   } catch {
