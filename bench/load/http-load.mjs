@@ -22,6 +22,10 @@ let errors = 0;
 const errorSamples = [];
 let badBodies = 0;
 let lateStarts = 0;
+// The worst latency of the requests started in each 100 ms of the window: where the tail is.
+const SLICE_US = 100_000;
+const slices = [];
+let windowStartUs = 0;
 
 setInterval(() => {
   if (process.ppid === 1) process.exit(2);
@@ -49,6 +53,8 @@ function fire(i) {
       if (inWindow) {
         hist.record(us);
         measured += 1;
+        const slice = Math.floor((t0 - windowStartUs) / SLICE_US);
+        slices[slice] = Math.max(slices[slice] ?? 0, us);
       }
     });
   });
@@ -74,6 +80,7 @@ const timer = setInterval(() => {
 
 await new Promise((r) => setTimeout(r, warmupMs));
 const a = snap();
+windowStartUs = a.t;
 measuring = true;
 await new Promise((r) => setTimeout(r, measureMs));
 measuring = false;
@@ -96,5 +103,6 @@ emit({
   badBodies,
   lateStarts,
   latency: hist.toJSON(),
+  worstMsPer100ms: Array.from(slices, (v) => (v === undefined ? null : Math.round(v / 100) / 10)),
 });
 process.exit(0);

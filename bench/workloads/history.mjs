@@ -73,6 +73,7 @@ export async function history({ scale, raw, reasons, execArgv }) {
       loadCpuPct: r.loadCpuUs / 1e4 / r.seconds,
       otherCpuPct: r.otherCpuUs === null ? null : Math.max(0, r.otherCpuUs) / 1e4 / r.seconds,
       lateStarts: r.lateStarts,
+      worstMsPer100ms: r.worstMsPer100ms,
       problems,
     };
     if (problems.length) (raw.problems ??= {}).history = problems;
