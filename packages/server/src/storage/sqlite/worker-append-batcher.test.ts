@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,6 @@ import type { AppendResult } from '../storage.js';
 import { storageOver } from '../contract/batcher-storage.js';
 import { expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
 import { AppendBatcher, type WithConnection } from './append-batcher.js';
-import { Worker } from 'node:worker_threads';
 import { startAppendWorker } from './worker-append-batcher.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'parley-append-worker-'));
