@@ -55,11 +55,13 @@ export async function startAppendWorker(opts: AppendWorkerOptions): Promise<Work
   };
   const tsx = fromSources ? createRequire(import.meta.url).resolve('tsx/esm/api') : undefined;
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...data, entry, tsx } });
-  const ready = await new Promise<FromWorker & { type: 'ready' }>((resolve, reject) => {
+  // The worker's first message is always its `ready`.
+  type Ready = Extract<FromWorker, { type: 'ready' }>;
+  const ready = await new Promise<Ready>((resolve, reject) => {
     const onExit = (): void => reject(new Error('append worker exited before it was ready'));
     worker.once('error', reject);
     worker.once('exit', onExit);
-    worker.once('message', (message: FromWorker & { type: 'ready' }) => {
+    worker.once('message', (message: Ready) => {
       worker.off('error', reject);
       worker.off('exit', onExit);
       resolve(message);
@@ -95,7 +97,7 @@ export class WorkerAppendBatcher implements AppendSink {
     private readonly worker: Worker,
     private readonly fallBack: (error: unknown) => AppendSink,
     /** Whether the worker's thread runs above the event loop's priority (see append-worker.ts). */
-    readonly priorityRaised = false,
+    readonly priorityRaised: boolean,
   ) {
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: FromWorker) => this.#answer(message));
