@@ -56,6 +56,7 @@ function snapshot() {
 async function measureWindow() {
   await sleep(config.warmupMs ?? 1000);
   const a = snapshot();
+  state.ackSlices.start(a.t);
   state.measuring = true;
   await sleep(config.measureMs ?? 5000);
   state.measuring = false;
@@ -216,6 +217,7 @@ async function main() {
     slowPathFrames: state.slowPathFrames,
     delivery: state.deliveryHist.toJSON(),
     ack: state.ackHist.toJSON(),
+    ackWorstMsPer100ms: state.ackSlices.toMs(),
     byLabel: Object.fromEntries([...state.byLabel].map(([k, h]) => [k, h.toJSON()])),
   });
   for (const c of clients) c.reset();

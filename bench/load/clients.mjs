@@ -6,6 +6,7 @@
 import { connectWs } from './ws-client.mjs';
 import { nowUs, readSendTimeUs } from '../lib/body.mjs';
 import { Histogram } from '../lib/hist.mjs';
+import { WorstPerSlice } from '../lib/slices.mjs';
 
 const JSON_DELIVERY = '{"type":"event","name":"messageAdded"';
 const JSON_ACK = '{"type":"ack"';
@@ -26,6 +27,8 @@ export class LoadState {
     this.measuring = false;
     this.deliveryHist = new Histogram();
     this.ackHist = new Histogram();
+    /** The worst ack latency of the messages sent in each 100 ms of the window. */
+    this.ackSlices = new WorstPerSlice(100_000);
     this.byLabel = new Map();
     /** Called after every delivery or ack (the mode's pump). */
     this.onProgress = null;
@@ -82,7 +85,11 @@ export function openClient(state, spec, dialect, host, timeoutMs = 30_000) {
       c.inflight -= 1;
       if (state.measuring) {
         const t = readSendTimeUs(buf, s, e);
-        if (t >= 0) state.ackHist.record(nowUs() - t);
+        if (t >= 0) {
+          const lat = nowUs() - t;
+          state.ackHist.record(lat);
+          state.ackSlices.record(t, lat);
+        }
       }
       state.onAck?.(c);
       state.onProgress?.();

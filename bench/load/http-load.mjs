@@ -8,6 +8,7 @@ import http from 'node:http';
 import { Histogram } from '../lib/hist.mjs';
 import { nowUs } from '../lib/body.mjs';
 import { cpuMicrosAll, machineBusyMicros } from '../lib/proc.mjs';
+import { WorstPerSlice } from '../lib/slices.mjs';
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const { host = '127.0.0.1', port, paths, headers = {}, rate, warmupMs = 1000, measureMs = 5000, serverPids = [], expect } = config;
@@ -23,9 +24,7 @@ const errorSamples = [];
 let badBodies = 0;
 let lateStarts = 0;
 // The worst latency of the requests started in each 100 ms of the window: where the tail is.
-const SLICE_US = 100_000;
-const slices = [];
-let windowStartUs = 0;
+const slices = new WorstPerSlice(100_000);
 
 setInterval(() => {
   if (process.ppid === 1) process.exit(2);
@@ -53,8 +52,7 @@ function fire(i) {
       if (inWindow) {
         hist.record(us);
         measured += 1;
-        const slice = Math.floor((t0 - windowStartUs) / SLICE_US);
-        slices[slice] = Math.max(slices[slice] ?? 0, us);
+        slices.record(t0, us);
       }
     });
   });
@@ -80,7 +78,7 @@ const timer = setInterval(() => {
 
 await new Promise((r) => setTimeout(r, warmupMs));
 const a = snap();
-windowStartUs = a.t;
+slices.start(a.t);
 measuring = true;
 await new Promise((r) => setTimeout(r, measureMs));
 measuring = false;
@@ -103,6 +101,6 @@ emit({
   badBodies,
   lateStarts,
   latency: hist.toJSON(),
-  worstMsPer100ms: Array.from(slices, (v) => (v === undefined ? null : Math.round(v / 100) / 10)),
+  worstMsPer100ms: slices.toMs(),
 });
 process.exit(0);

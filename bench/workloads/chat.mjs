@@ -62,6 +62,7 @@ function summarise(r) {
     acks: r.acks,
     delivery,
     ack,
+    ackWorstMsPer100ms: r.ackWorstMsPer100ms,
     sendLagMaxMs: r.sendLagMaxMs,
     byLabel: Object.fromEntries(Object.entries(r.byLabel).map(([k, h]) => [k, Histogram.fromJSON(h).summary()])),
     problems,
