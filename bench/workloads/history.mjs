@@ -92,19 +92,25 @@ function seed(file, conversationId, username, n) {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = OFF');
-    const author = db.prepare('SELECT id FROM users WHERE username = ?').get(username.toLowerCase());
+    const author = db.prepare('SELECT id, username FROM users WHERE username = ?').get(username.toLowerCase());
     if (!author) throw new Error(`user ${username} not found in ${file}`);
     // Generated inside SQLite (a recursive CTE) rather than row by row from JS: ~10x faster.
+    // Each row gets the wire JSON that Parley's appends store with it (migration 0004).
     const start = Date.now() - n * 1000;
     db.transaction(() => {
       db.prepare(
-        `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < @n)
-         INSERT INTO messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
-         SELECT @conv, i, printf('IM%032x', i), @author,
-                substr('message ' || i || ' lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum', 1, 100),
-                NULL, '{}', strftime('%Y-%m-%dT%H:%M:%fZ', (@start + i * 1000) / 1000.0, 'unixepoch')
-         FROM seq`,
-      ).run({ n, conv: conversationId, author: author.id, start });
+        `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < @n),
+         rows AS (
+           SELECT i, printf('IM%032x', i) AS id,
+                  substr('message ' || i || ' lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum dolor sit amet lorem ipsum', 1, 100) AS body,
+                  strftime('%Y-%m-%dT%H:%M:%fZ', (@start + i * 1000) / 1000.0, 'unixepoch') AS created_at
+           FROM seq)
+         INSERT INTO messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at, message_json)
+         SELECT @conv, i, id, @author, body, NULL, '{}', created_at,
+                json_object('id', id, 'conversationId', @conv, 'index', i, 'authorId', @author, 'author', @username,
+                  'body', body, 'clientId', NULL, 'attributes', json('{}'), 'createdAt', created_at)
+         FROM rows`,
+      ).run({ n, conv: conversationId, author: author.id, username: author.username, start });
       db.prepare('UPDATE conversations SET last_message_index = ?, last_activity_at = ? WHERE id = ?').run(
         n,
         new Date(start + n * 1000).toISOString(),

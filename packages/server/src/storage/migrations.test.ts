@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { presentMessage } from '../domain/presenters.js';
 import { at, expectOk, newMessage, uid } from './contract/fixtures.js';
 import { CLIENT_ID_INDEX, runMigrations } from './migrations.js';
 import { openPostgresStorage } from './postgres/postgres-storage.js';
@@ -155,5 +156,34 @@ describe('migration 0003_conversation_heads', () => {
     await runMigrations(db, undefined, '0002_client_id_first');
     await db.destroy();
     expect(stored()).toEqual({ last_message_index: 3, last_activity_at: at(6) });
+  });
+});
+
+describe('migration 0004_message_json', () => {
+  it('stores each new message as its wire JSON, renders older rows from their columns, and drops the column on the way down', async () => {
+    const { file, storage, ada, conversationId } = await upgradedSqlite('message-json.sqlite');
+    const body = 'quote " backslash \\ tab \t é 😀 \u2028 </script>';
+    const sent = expectOk(
+      await storage.appendMessage(newMessage(conversationId, ada, { body, clientId: 'c "1"', attributes: { nested: { list: [1, 'x"y', null] } } })),
+    );
+    const page = await storage.listMessages(conversationId, { limit: 10 });
+    expect(page.messages.map((m) => m.body)).toEqual(['original', body]);
+    // The row written under 0001 (no stored text) and the new one read as the same page.
+    const json = await storage.listMessagesJson(conversationId, { limit: 10 });
+    expect({ messages: JSON.parse(json.messagesJson) as unknown, hasMore: json.hasMore }).toEqual(page);
+    await storage.close();
+
+    const stored = (): (string | null)[] => {
+      const check = new BetterSqlite3(file, { readonly: true });
+      const rows = check.prepare('select message_json from messages where conversation_id = ? order by idx').pluck().all(conversationId) as (string | null)[];
+      check.close();
+      return rows;
+    };
+    expect(stored()).toEqual([null, JSON.stringify(presentMessage(sent.message))]);
+
+    const db = sqliteKysely(file);
+    await runMigrations(db, undefined, '0003_conversation_heads');
+    await db.destroy();
+    expect(() => stored()).toThrow(/no such column: message_json/);
   });
 });

@@ -159,11 +159,29 @@ const conversationHeads: Migration = {
   },
 };
 
+/**
+ * `messages.message_json`: each message's wire `Message` as JSON text, written with the message
+ * by SQLite's appends, so that a history page reads one stored string per message instead of
+ * rendering nine fields and joining the author's name (`json_object` was about half of a page's
+ * SQLite time; ADR 0011). Nullable: rows written before this migration, and every row written by
+ * PostgreSQL (whose history path builds its JSON from the columns), have none, and readers fall
+ * back to the columns. A future edit of a message must rewrite it with the body.
+ */
+const messageJson: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('messages').addColumn('message_json', 'text').execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('messages').dropColumn('message_json').execute();
+  },
+};
+
 /** The ordered list of migrations; append, never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_client_id_first': clientIdFirst,
   '0003_conversation_heads': conversationHeads,
+  '0004_message_json': messageJson,
 };
 
 const provider: MigrationProvider = {

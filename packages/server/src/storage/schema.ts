@@ -65,6 +65,8 @@ export interface MessagesTable {
   client_id: string | null;
   attributes: string;
   created_at: string;
+  /** The wire `Message` as JSON text; SQLite's appends write it, older rows and PostgreSQL's have none (migration 0004). */
+  message_json?: string | null;
 }
 
 /** The `invites` table (invite links). */

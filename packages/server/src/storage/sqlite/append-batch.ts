@@ -161,7 +161,7 @@ function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Append
   const conversation = s.conversation(state, m.conversationId);
   if (conversation === undefined) return { kind: 'not_participant' };
   const index = conversation.last + 1;
-  const inserted = s.insert(m, index, createdAt);
+  const inserted = s.insert(m, index, author, createdAt);
   if (!inserted) {
     // Only a repeated (conversation, author, client id) is ignored by the insert.
     const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);

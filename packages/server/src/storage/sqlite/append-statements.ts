@@ -34,10 +34,26 @@ export interface AppendStatements {
   joinedAuthor(state: BatchState, conversationId: string, userId: string): string | undefined;
   /** The conversation's newest index, or undefined when it does not exist. */
   conversation(state: BatchState, conversationId: string): ConversationState | undefined;
-  /** Inserts the message; false when its client id was already used by the author. */
-  insert(m: BatchItem, index: number, createdAt: string): boolean;
+  /** Inserts the message (with its `messageJson`); false when its client id was already used by the author. */
+  insert(m: BatchItem, index: number, author: string, createdAt: string): boolean;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
+}
+
+/**
+ * The message as the JSON text of its wire `Message` (the keys and order of `presentMessage`),
+ * stored with it in `message_json` so that history pages need not render it again (migration
+ * 0004). `m.attributes` is already JSON text.
+ *
+ * @example
+ * messageJson(item, 3, 'ada', '2026-12-03T12:00:00.000Z'); // '{"id":"IM...","conversationId":"CH...","index":3,...}'
+ */
+export function messageJson(m: BatchItem, index: number, author: string, createdAt: string): string {
+  const q = JSON.stringify;
+  return (
+    `{"id":${q(m.id)},"conversationId":${q(m.conversationId)},"index":${String(index)},"authorId":${q(m.authorId)},` +
+    `"author":${q(author)},"body":${q(m.body)},"clientId":${q(m.clientId)},"attributes":${m.attributes},"createdAt":${q(createdAt)}}`
+  );
 }
 
 // Usernames never change and users are never deleted, so they are safe to keep across batches.
@@ -51,7 +67,7 @@ type StoredMessage = [id: string, idx: number, body: string, attributes: string,
  *
  * @example
  * const s = appendStatements(sqlite);
- * if (s.joinedAuthor(state, 'CH1', 'US1') !== undefined) s.insert(item, 1, createdAt);
+ * if (s.joinedAuthor(state, 'CH1', 'US1') !== undefined) s.insert(item, 1, 'ada', createdAt);
  */
 export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
   const status = db
@@ -63,8 +79,8 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
   // conversation does not exist.
   const counter = db.prepare<[string], number>('select last_message_index from conversation_heads where id = ?').pluck();
   const insert = db.prepare(
-    `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?)
+    `insert into messages (conversation_id, idx, id, author_id, body, client_id, attributes, created_at, message_json)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?)
      on conflict (conversation_id, author_id, client_id) do nothing`,
   );
   const original = db
@@ -104,8 +120,9 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       }
       return conversation ?? undefined;
     },
-    insert(m, index, createdAt) {
-      const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, m.attributes, createdAt);
+    insert(m, index, author, createdAt) {
+      const json = messageJson(m, index, author, createdAt);
+      const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, m.attributes, createdAt, json);
       return changes > 0;
     },
     byClientId(conversationId, authorId, clientId, author) {

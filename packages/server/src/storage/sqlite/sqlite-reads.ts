@@ -37,10 +37,18 @@ interface Statements {
   joinedConversationIds: BetterSqlite3.Statement<[string], string>;
 }
 
+const ROW_FROM = 'messages m join users u on u.id = m.author_id';
 const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username';
-/** One message as the JSON text of the wire `Message` (keys as `presentMessage` has them). */
-const JSON_COLUMN = `json_object('id', m.id, 'conversationId', m.conversation_id, 'index', m.idx, 'authorId', m.author_id,
-  'author', u.username, 'body', m.body, 'clientId', m.client_id, 'attributes', json(m.attributes), 'createdAt', m.created_at)`;
+/**
+ * One message as the JSON text of the wire `Message`: the text stored with it (migration 0004),
+ * or, for a row written before that, rendered from the columns (keys as `presentMessage` has
+ * them). COALESCE evaluates its second argument only for such a row, so the author's name is
+ * looked up by a subquery there rather than joined for every row.
+ */
+const JSON_FROM = 'messages m';
+const JSON_COLUMN = `coalesce(m.message_json, json_object('id', m.id, 'conversationId', m.conversation_id, 'index', m.idx,
+  'authorId', m.author_id, 'author', (select u.username from users u where u.id = m.author_id), 'body', m.body,
+  'clientId', m.client_id, 'attributes', json(m.attributes), 'createdAt', m.created_at))`;
 
 /** Statements are kept for pages of up to this many rows (`LIMITS.pageSizeMax` plus the extra row fit). */
 const LITERAL_LIMIT_MAX = 128;
@@ -53,8 +61,13 @@ const LITERAL_LIMIT_MAX = 128;
  * CPU in the benchmark; docs/performance.md). The other parameters do not do this (no
  * `sqlite_stat4`).
  */
-function pageStatements<T>(db: BetterSqlite3.Database, columns: string, read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement): PageStatement<T> {
-  const from = `select ${columns} from messages m join users u on u.id = m.author_id where m.conversation_id = ?`;
+function pageStatements<T>(
+  db: BetterSqlite3.Database,
+  columns: string,
+  tables: string,
+  read: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement,
+): PageStatement<T> {
+  const from = `select ${columns} from ${tables} where m.conversation_id = ?`;
   const cached: Record<Shape, Map<number, BetterSqlite3.Statement>> = { newest: new Map(), before: new Map(), after: new Map(), between: new Map() };
   return <S extends Shape>(shape: S, take: number) => {
     if (!Number.isSafeInteger(take) || take < 1) throw new RangeError(`a page of ${String(take)} rows is not a whole number of rows`);
@@ -70,8 +83,8 @@ function pageStatements<T>(db: BetterSqlite3.Database, columns: string, read: (s
 
 function prepare(db: BetterSqlite3.Database): Statements {
   return {
-    rows: pageStatements<MessageRow>(db, ROW_COLUMNS, (s) => s.raw()),
-    json: pageStatements<string>(db, JSON_COLUMN, (s) => s.pluck()),
+    rows: pageStatements<MessageRow>(db, ROW_COLUMNS, ROW_FROM, (s) => s.raw()),
+    json: pageStatements<string>(db, JSON_COLUMN, JSON_FROM, (s) => s.pluck()),
     participant: db.prepare(
       `select p.conversation_id, p.user_id, p.role, p.status, p.last_read_index, p.invited_by, p.created_at, p.updated_at, u.username
        from participants p join users u on u.id = p.user_id where p.conversation_id = ? and p.user_id = ?`,
@@ -86,10 +99,10 @@ function prepare(db: BetterSqlite3.Database): Statements {
  * `listMessages`, `listMessagesJson`, `getParticipant` and `listJoinedConversationIds` (every
  * WebSocket connect) without Kysely: the same SQL and
  * results as the shared queries (both are single seeks of a primary key, then users by primary
- * key), but no query compilation per call and rows read as arrays. `listMessagesJson` has
- * SQLite write each message's JSON (`json_object`), so a page costs one JavaScript string per
- * message instead of an object of nine fields that is then serialised again (about a third of
- * the page's cost; docs/performance.md). They never see another caller's open transaction: when
+ * key), but no query compilation per call and rows read as arrays. `listMessagesJson` reads
+ * each message's JSON as stored with it (or has SQLite render it, for older rows), so a page
+ * costs one JavaScript string per message instead of an object of nine fields that is then
+ * serialised again (docs/performance.md, ADR 0011). They never see another caller's open transaction: when
  * one is open on the handle (a Kysely transaction awaiting between statements) they wait for the
  * connection through `withConnection`; otherwise they run at once, since a synchronous read
  * cannot interleave with anything, and skip the connection's queue.
