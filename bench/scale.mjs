@@ -21,6 +21,8 @@ export const FULL = {
   // The history workload's own warm-up: its requests need the JIT and SQLite's page cache warm,
   // and an open loop that starts cold at 2,000 req/s queues into the window (the quick run too).
   historyWarmupMs: 2000,
+  // ...and then up to this much longer, until the warm-up's queue has drained (http-load.mjs).
+  historySettleMaxMs: 15_000,
   historyMs: 10_000,
   scaleoutMs: 10_000,
   quietWaitMs: 60_000,
@@ -41,6 +43,7 @@ export const QUICK = {
   holdMs: 1500,
   historyMessages: 1_000_000,
   historyMs: 2000,
+  historySettleMaxMs: 6000,
   scaleoutMs: 2000,
   quietWaitMs: 1500,
   quietBudgetMs: 15_000,

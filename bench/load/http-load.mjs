@@ -77,6 +77,18 @@ const timer = setInterval(() => {
 }, 1);
 
 await new Promise((r) => setTimeout(r, warmupMs));
+// A server started cold (JIT, page cache) can build a queue in the warm-up that an open loop
+// near its capacity takes seconds to drain; the window measures the steady state, so it starts
+// once the requests in flight (rate x mean latency, by Little's law) have stayed at most
+// `settleQueueMs` worth of requests for 50 ms, or after `settleMaxMs` more whatever the queue.
+const settleLimit = Math.max(1, (rate * (config.settleQueueMs ?? 10)) / 1000);
+const settleEnd = Date.now() + (config.settleMaxMs ?? 0);
+let calm = 0;
+while (calm < 5 && Date.now() < settleEnd) {
+  calm = started - done - errors <= settleLimit ? calm + 1 : 0;
+  await new Promise((r) => setTimeout(r, 10));
+}
+const settledMs = Math.round((nowUs() - t0) / 1000) - warmupMs;
 const a = snap();
 slices.start(a.t);
 measuring = true;
@@ -100,6 +112,9 @@ emit({
   errorSamples,
   badBodies,
   lateStarts,
+  // How long past the warm-up the window waited for the queue to drain; settleMaxMs if it never did.
+  settledMs,
+  settled: calm >= 5 || (config.settleMaxMs ?? 0) === 0,
   latency: hist.toJSON(),
   worstMsPer100ms: slices.toMs(),
 });

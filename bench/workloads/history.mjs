@@ -53,6 +53,8 @@ export async function history({ scale, raw, reasons, execArgv }) {
         headers: { authorization: `Bearer ${token}` },
         rate: scale.historyRate,
         warmupMs: scale.historyWarmupMs,
+        settleMaxMs: scale.historySettleMaxMs,
+        settleQueueMs: 10,
         measureMs: scale.historyMs,
         serverPids: [server.pid],
         expect: { field: 'messages', length: PAGE },
@@ -65,6 +67,7 @@ export async function history({ scale, raw, reasons, execArgv }) {
     const problems = [];
     if (r.errors) problems.push(`${r.errors} failed requests (${r.errorSamples[0]})`);
     if (r.badBodies) problems.push(`${r.badBodies} pages without ${PAGE} messages`);
+    if (!r.settled) problems.push(`the warm-up's queue had not drained after ${r.settledMs} ms more; measured anyway`);
     raw.history = {
       latency,
       achievedRate: r.achievedRate,
@@ -73,13 +76,14 @@ export async function history({ scale, raw, reasons, execArgv }) {
       loadCpuPct: r.loadCpuUs / 1e4 / r.seconds,
       otherCpuPct: r.otherCpuUs === null ? null : Math.max(0, r.otherCpuUs) / 1e4 / r.seconds,
       lateStarts: r.lateStarts,
+      settledMs: r.settledMs,
       worstMsPer100ms: r.worstMsPer100ms,
       problems,
     };
     if (problems.length) (raw.problems ??= {}).history = problems;
     log(
       `  history: p50 ${latency.p50Ms} p99 ${latency.p99Ms} ms at ${Math.round(r.achievedRate)} req/s, ` +
-        `${raw.history.cpuPerUnit?.toFixed(0)} us CPU/request, server ${raw.history.serverCpuPct.toFixed(0)}%${problems.length ? ` PROBLEMS ${problems.join('; ')}` : ''}`,
+        `${raw.history.cpuPerUnit?.toFixed(0)} us CPU/request, server ${raw.history.serverCpuPct.toFixed(0)}%, window after ${r.settledMs} ms of settling${problems.length ? ` PROBLEMS ${problems.join('; ')}` : ''}`,
     );
   } finally {
     await server.stop();
