@@ -43,7 +43,7 @@ export const QUICK = {
   holdMs: 1500,
   historyMessages: 1_000_000,
   historyMs: 2000,
-  historySettleMaxMs: 6000,
+  historySettleMaxMs: 3000,
   scaleoutMs: 2000,
   quietWaitMs: 1500,
   quietBudgetMs: 15_000,
