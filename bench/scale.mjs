@@ -19,9 +19,9 @@ export const FULL = {
   historyMessages: 1_000_000,
   historyRate: 2000,
   // The history workload's own warm-up: its requests need the JIT and SQLite's page cache warm,
-  // and an open loop that starts cold at 2,000 req/s queues into the window (the quick run too).
+  // and an open loop that starts cold at 2,000 req/s builds a queue (the quick run too)...
   historyWarmupMs: 2000,
-  // ...and then up to this much longer, until the warm-up's queue has drained (http-load.mjs).
+  // ...so the window then waits up to this much longer for that queue to drain (http-load.mjs).
   historySettleMaxMs: 15_000,
   historyMs: 10_000,
   scaleoutMs: 10_000,
