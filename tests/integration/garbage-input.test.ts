@@ -23,7 +23,7 @@ function segment(value: string): string {
   }
 }
 
-function routes(conversationId: string): Array<[method: string, path: (id: string) => string]> {
+function routes(conversationId: string, messageId: string): Array<[method: string, path: (id: string) => string]> {
   return [
     ['GET', (id) => `/api/conversations/${id}`],
     ['PATCH', (id) => `/api/conversations/${id}`],
@@ -31,6 +31,10 @@ function routes(conversationId: string): Array<[method: string, path: (id: strin
     ['GET', (id) => `/api/conversations/${id}/messages`],
     ['POST', (id) => `/api/conversations/${id}/messages`],
     ['POST', (id) => `/api/conversations/${id}/read`],
+    ['PATCH', (id) => `/api/conversations/${conversationId}/messages/${id}`],
+    ['PATCH', (id) => `/api/conversations/${id}/messages/${messageId}`],
+    ['DELETE', (id) => `/api/conversations/${conversationId}/messages/${id}`],
+    ['DELETE', (id) => `/api/conversations/${id}/messages/${messageId}`],
     ['GET', (id) => `/api/conversations/${id}/participants`],
     ['POST', (id) => `/api/conversations/${id}/participants`],
     ['PATCH', (id) => `/api/conversations/${conversationId}/participants/${id}`],
@@ -78,6 +82,15 @@ function garbageSuite(kind: 'sqlite' | 'postgres'): void {
       const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const created = await fetch(`${base}/api/conversations`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'target' }) });
       const conversationId = ((await created.json()) as { conversation: { conversation: { id: string } } }).conversation.conversation.id;
+      const post = async (clientId: string): Promise<string> => {
+        const posted = await fetch(`${base}/api/conversations/${conversationId}/messages`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ body: 'to be edited', clientId }),
+        });
+        return ((await posted.json()) as { message: { id: string } }).message.id;
+      };
+      const messageId = await post('garbage-edit-1');
 
       const failures: string[] = [];
       let sent = 0;
@@ -89,7 +102,7 @@ function garbageSuite(kind: 'sqlite' | 'postgres'): void {
         if (res.status >= 500) failures.push(`${res.status} ${what} -> ${text.slice(0, 120)}`);
         else if (res.status >= 400 && !(JSON.parse(text) as { error?: { code?: unknown } }).error?.code) failures.push(`no error code: ${what}`);
       };
-      for (const [method, path] of routes(conversationId)) {
+      for (const [method, path] of routes(conversationId, messageId)) {
         for (const value of [...WEIRD, conversationId]) await send(method, path(segment(value)), method === 'GET' || method === 'DELETE' ? undefined : {});
       }
       const posts = ['/api/conversations', `/api/conversations/${conversationId}/messages`, `/api/conversations/${conversationId}/read`, `/api/conversations/${conversationId}/participants`, `/api/conversations/${conversationId}/invites`, '/api/auth/signin'];
@@ -99,6 +112,9 @@ function garbageSuite(kind: 'sqlite' | 'postgres'): void {
         }
       }
       for (const field of FIELDS) for (const value of VALUES) await send('PATCH', `/api/conversations/${conversationId}`, { [field]: value });
+      // The routes above removed the first message (DELETE with the real conversation id).
+      const message = `/api/conversations/${conversationId}/messages/${await post('garbage-edit-2')}`;
+      for (const field of FIELDS) for (const value of VALUES) await send('PATCH', message, { body: 'b', [field]: value });
       expect(failures).toEqual([]);
       expect(sent).toBeGreaterThan(3000);
     }, 120_000);

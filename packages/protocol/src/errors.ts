@@ -25,6 +25,8 @@ export const ERRORS = {
   conversation_not_found: { status: 404, message: 'Conversation not found' },
   participant_not_found: { status: 404, message: 'That user is not a participant' },
   message_not_found: { status: 404, message: 'Message not found' },
+  message_removed: { status: 410, message: 'This message was removed' },
+  not_message_author: { status: 403, message: 'Only the author of a message can do that' },
   invitation_not_found: { status: 404, message: 'No pending invitation for this conversation' },
   invite_not_found: { status: 404, message: 'This invite link does not exist' },
   invite_revoked: { status: 410, message: 'This invite link has been revoked' },

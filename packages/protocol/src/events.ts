@@ -9,8 +9,10 @@ import type { Conversation, ConversationSummary, Invitation, Message, Participan
  */
 export interface ServerEvents {
   messageAdded: { conversationId: string; message: Message };
+  /** The author edited the body: `message` as it is now (with `editedAt`). */
   messageUpdated: { conversationId: string; message: Message };
-  messageRemoved: { conversationId: string; messageId: string; index: number };
+  /** The author or an admin removed a message: `message` is what is left (empty body, `removedAt`). */
+  messageRemoved: { conversationId: string; messageId: string; index: number; message: Message };
   conversationAdded: { conversation: ConversationSummary };
   conversationUpdated: { conversation: Conversation };
   conversationRemoved: { conversationId: string; reason: 'deleted' | 'removed' | 'left' };

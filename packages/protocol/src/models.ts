@@ -40,6 +40,14 @@ export const Message = Type.Object({
   clientId: Type.Union([Type.String(), Type.Null()]),
   attributes: Attributes,
   createdAt: Timestamp,
+  /** When the author last changed the body; absent until the message is edited. */
+  editedAt: Type.Optional(Timestamp),
+  /**
+   * When the message was removed (by its author or an admin); absent until then. A removed
+   * message keeps its index, so history stays gapless, but its body is empty and its
+   * attributes are `{}`.
+   */
+  removedAt: Type.Optional(Timestamp),
 });
 export type Message = Static<typeof Message>;
 

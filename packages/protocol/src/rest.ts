@@ -116,6 +116,15 @@ export const SendMessageBody = Type.Object(
 );
 export type SendMessageBody = Static<typeof SendMessageBody>;
 
+/** A new body for one's own message (`PATCH /api/conversations/:id/messages/:messageId`). */
+export const UpdateMessageBody = Type.Object(
+  {
+    body: Type.String({ minLength: 1, maxLength: LIMITS.messageBodyMax }),
+  },
+  { additionalProperties: false },
+);
+export type UpdateMessageBody = Static<typeof UpdateMessageBody>;
+
 export const MessageResponse = Type.Object({ message: Message });
 export type MessageResponse = Static<typeof MessageResponse>;
 
@@ -183,5 +192,12 @@ export type InvitePreviewResponse = Static<typeof InvitePreviewResponse>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 export type IdParams = Static<typeof IdParams>;
+
+/** `/api/conversations/:id/messages/:messageId` */
+export const MessageParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  messageId: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type MessageParams = Static<typeof MessageParams>;
 
 export { Conversation };

@@ -1,16 +1,16 @@
-import type { HistoryQuery, Message, MessagePage, SendMessageBody } from '@parley/protocol';
+import type { HistoryQuery, Message, MessagePage, SendMessageBody, UpdateMessageBody } from '@parley/protocol';
 import { LIMITS } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newMessageId } from '../ids.js';
 import type { DeliveryOrigin } from '../realtime/origin.js';
-import type { UserRecord } from '../storage/storage.js';
+import type { MessageRecord, UserRecord } from '../storage/storage.js';
 import { publish, type DomainContext } from './context.js';
 import { assertAttributesSize, requireJoined } from './policies.js';
 import { presentMessage } from './presenters.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /**
- * Sending (durable first, then published), history and read positions.
+ * Sending (durable first, then published), editing and removing, history and read positions.
  *
  * @example
  * const { message } = await messages.send(user, conversationId, { body: 'hi', clientId: 'c1' });
@@ -39,20 +39,9 @@ export class Messages {
     body: SendMessageBody,
     origin?: DeliveryOrigin,
   ): Promise<{ message: Message; duplicate: boolean }> {
-    const max = this.ctx.config.messageMaxLength;
-    if (body.body.length > max) {
-      throw new AppError('validation_failed', `body must NOT have more than ${max} characters (got ${body.body.length})`);
-    }
-    if (body.body.trim() === '') throw new AppError('validation_failed', 'body must not be blank');
+    this.checkBody(body.body);
     assertAttributesSize(body.attributes, LIMITS.attributesMaxBytes);
-    const busProblem = this.ctx.bus.problem();
-    if (busProblem !== null) {
-      // Refuse before committing: an acknowledged message must reach every process.
-      throw new AppError('unavailable', `Real-time delivery is unavailable (${busProblem}); retry shortly`, undefined, 1000);
-    }
-    if (!this.sends.take(actor.id)) {
-      throw new AppError('rate_limited', 'Too many messages; slow down', undefined, this.sends.retryAfterMs(actor.id));
-    }
+    this.admit(actor);
     const result = await this.ctx.storage.appendMessage({
       id: newMessageId(),
       conversationId,
@@ -72,6 +61,55 @@ export class Messages {
     return { message, duplicate: result.duplicate };
   }
 
+  /**
+   * Replaces the body of one's own message and publishes `messageUpdated` with it. Only the
+   * author may edit, and a removed message cannot be edited (`message_removed`).
+   *
+   * @example
+   * const edited = await messages.edit(user, conversationId, messageId, { body: 'fixed' });
+   * edited.editedAt // when
+   */
+  async edit(actor: UserRecord, conversationId: string, messageId: string, body: UpdateMessageBody): Promise<Message> {
+    this.checkBody(body.body);
+    await requireJoined(this.ctx, conversationId, actor.id);
+    const current = await this.requireMessage(conversationId, messageId);
+    if (current.authorId !== actor.id) throw new AppError('not_message_author', 'Only the author of a message can edit it');
+    if (current.removedAt !== undefined) throw new AppError('message_removed');
+    this.admit(actor);
+    const result = await this.ctx.storage.changeMessage(conversationId, messageId, { kind: 'edit', body: body.body, at: this.ctx.now() });
+    if (result === undefined) throw new AppError('message_not_found');
+    // Removed between the check and the write.
+    if (!result.changed) throw new AppError('message_removed');
+    const message = presentMessage(result.message);
+    await publish(this.ctx, { conversationId }, { name: 'messageUpdated', data: { conversationId, message } });
+    return message;
+  }
+
+  /**
+   * Removes a message: its author or an admin of the conversation may. The message keeps its
+   * index with an empty body, and every participant gets `messageRemoved`. Removing a removed
+   * message changes nothing and succeeds, so a retry is harmless.
+   *
+   * @example
+   * await messages.remove(admin, conversationId, messageId);
+   */
+  async remove(actor: UserRecord, conversationId: string, messageId: string): Promise<void> {
+    const me = await requireJoined(this.ctx, conversationId, actor.id);
+    const current = await this.requireMessage(conversationId, messageId);
+    if (current.authorId !== actor.id && me.role !== 'admin') {
+      throw new AppError('not_message_author', 'Only the author of a message or an admin of the conversation can remove it');
+    }
+    if (current.removedAt !== undefined) return;
+    this.admitToBus();
+    const result = await this.ctx.storage.changeMessage(conversationId, messageId, { kind: 'remove', at: this.ctx.now() });
+    if (result === undefined) throw new AppError('message_not_found');
+    if (!result.changed) return;
+    await publish(this.ctx, { conversationId }, {
+      name: 'messageRemoved',
+      data: { conversationId, messageId, index: result.message.index, message: presentMessage(result.message) },
+    });
+  }
+
   async history(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<MessagePage> {
     const { messages, hasMore } = await this.ctx.storage.listMessages(conversationId, await this.page(actor, conversationId, query));
     return { messages: messages.map(presentMessage), hasMore };
@@ -84,6 +122,37 @@ export class Messages {
   async historyJson(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<string> {
     const { messagesJson, hasMore } = await this.ctx.storage.listMessagesJson(conversationId, await this.page(actor, conversationId, query));
     return `{"messages":${messagesJson},"hasMore":${String(hasMore)}}`;
+  }
+
+  /** A message body's length and content, as configured (the schema allows the protocol's maximum). */
+  private checkBody(text: string): void {
+    const max = this.ctx.config.messageMaxLength;
+    if (text.length > max) {
+      throw new AppError('validation_failed', `body must NOT have more than ${max} characters (got ${text.length})`);
+    }
+    if (text.trim() === '') throw new AppError('validation_failed', 'body must not be blank');
+  }
+
+  /** Refuses a change while real-time delivery is down, then takes one of the actor's sends. */
+  private admit(actor: UserRecord): void {
+    this.admitToBus();
+    if (!this.sends.take(actor.id)) {
+      throw new AppError('rate_limited', 'Too many messages; slow down', undefined, this.sends.retryAfterMs(actor.id));
+    }
+  }
+
+  /** Refuse before committing: a change that was acknowledged must reach every process. */
+  private admitToBus(): void {
+    const busProblem = this.ctx.bus.problem();
+    if (busProblem !== null) {
+      throw new AppError('unavailable', `Real-time delivery is unavailable (${busProblem}); retry shortly`, undefined, 1000);
+    }
+  }
+
+  private async requireMessage(conversationId: string, messageId: string): Promise<MessageRecord> {
+    const message = await this.ctx.storage.getMessage(conversationId, messageId);
+    if (message === undefined) throw new AppError('message_not_found');
+    return message;
   }
 
   /** Checks that the actor may read the conversation and turns the query into a storage page. */

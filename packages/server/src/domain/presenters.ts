@@ -39,6 +39,8 @@ export function presentMessage(m: MessageRecord): Message {
     clientId: m.clientId,
     attributes: m.attributes,
     createdAt: m.createdAt,
+    ...(m.editedAt === undefined ? {} : { editedAt: m.editedAt }),
+    ...(m.removedAt === undefined ? {} : { removedAt: m.removedAt }),
   };
 }
 

@@ -187,3 +187,40 @@ describe('migration 0004_message_json', () => {
     expect(() => stored()).toThrow(/no such column: message_json/);
   });
 });
+
+describe('migration 0005_message_edits', () => {
+  it('lets a message written under 0001 be edited and removed, and drops both columns on the way down', async () => {
+    const { file, storage, ada, conversationId } = await upgradedSqlite('message-edits.sqlite');
+    const [old] = (await storage.listMessages(conversationId, { limit: 1, after: 0 })).messages;
+    if (old === undefined) throw new Error('the seed has a message');
+    const sent = expectOk(await storage.appendMessage(newMessage(conversationId, ada, { body: 'new' }))).message;
+    const edited = await storage.changeMessage(conversationId, old.id, { kind: 'edit', body: 'edited "old"', at: at(900) });
+    expect(edited?.message).toEqual({ ...old, body: 'edited "old"', editedAt: at(900) });
+    await storage.changeMessage(conversationId, sent.id, { kind: 'remove', at: at(901) });
+    const page = await storage.listMessages(conversationId, { limit: 10 });
+    expect(page.messages.map((m) => [m.body, m.editedAt, m.removedAt])).toEqual([
+      ['edited "old"', at(900), undefined],
+      ['', undefined, at(901)],
+    ]);
+    // The row that had no stored text now has it, and both read back as the same page.
+    const json = await storage.listMessagesJson(conversationId, { limit: 10 });
+    expect({ messages: JSON.parse(json.messagesJson) as unknown, hasMore: json.hasMore }).toEqual(page);
+    await storage.close();
+
+    const check = new BetterSqlite3(file, { readonly: true });
+    const stored = check.prepare('select message_json from messages where conversation_id = ? order by idx').pluck().all(conversationId);
+    check.close();
+    expect(stored).toEqual(page.messages.map((m) => JSON.stringify(presentMessage(m))));
+
+    const db = sqliteKysely(file);
+    await runMigrations(db, undefined, '0004_message_json');
+    await db.destroy();
+    const after = new BetterSqlite3(file, { readonly: true });
+    const columns = after.prepare("select name from pragma_table_info('messages')").pluck().all();
+    const bodies = after.prepare('select body from messages where conversation_id = ? order by idx').pluck().all(conversationId);
+    after.close();
+    expect(columns).not.toContain('edited_at');
+    expect(columns).not.toContain('removed_at');
+    expect(bodies).toEqual(['edited "old"', '']);
+  });
+});

@@ -165,7 +165,7 @@ const conversationHeads: Migration = {
  * rendering nine fields and joining the author's name (`json_object` was about half of a page's
  * SQLite time; ADR 0011). Nullable: rows written before this migration, and every row written by
  * PostgreSQL (whose history path builds its JSON from the columns), have none, and readers fall
- * back to the columns. A future edit of a message must rewrite it with the body.
+ * back to the columns. An edit or a removal rewrites it (0005).
  */
 const messageJson: Migration = {
   async up(db: Kysely<any>): Promise<void> {
@@ -176,12 +176,31 @@ const messageJson: Migration = {
   },
 };
 
+/**
+ * `messages.edited_at` and `messages.removed_at`: an author may change a message's body, and
+ * its author or an admin may remove it. A removed message stays as a row with an empty body, so
+ * that its index is never given to another message (SQLite's appends take the next index from
+ * `max(idx)`) and history stays gapless. Both stay null until that happens; SQLite rewrites
+ * `message_json` with the change.
+ */
+const messageEdits: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('messages').addColumn('edited_at', 'text').execute();
+    await db.schema.alterTable('messages').addColumn('removed_at', 'text').execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('messages').dropColumn('removed_at').execute();
+    await db.schema.alterTable('messages').dropColumn('edited_at').execute();
+  },
+};
+
 /** The ordered list of migrations; append, never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_client_id_first': clientIdFirst,
   '0003_conversation_heads': conversationHeads,
   '0004_message_json': messageJson,
+  '0005_message_edits': messageEdits,
 };
 
 const provider: MigrationProvider = {

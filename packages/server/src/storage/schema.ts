@@ -67,6 +67,10 @@ export interface MessagesTable {
   created_at: string;
   /** The wire `Message` as JSON text; SQLite's appends write it, older rows and PostgreSQL's have none (migration 0004). */
   message_json?: string | null;
+  /** Set when the author changed the body (migration 0005). */
+  edited_at?: string | null;
+  /** Set when the message was removed; its body is then empty (migration 0005). */
+  removed_at?: string | null;
 }
 
 /** The `invites` table (invite links). */

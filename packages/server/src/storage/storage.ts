@@ -69,7 +69,14 @@ export interface MessageRecord {
   clientId: string | null;
   attributes: Record<string, unknown>;
   createdAt: string;
+  /** Set once the body was edited; absent otherwise (so the record serialises as the wire `Message`). */
+  editedAt?: string;
+  /** Set once the message was removed (body empty, attributes `{}`); absent otherwise. */
+  removedAt?: string;
 }
+
+/** What `changeMessage` does to a message: a new body from its author, or its removal. */
+export type MessageChange = { kind: 'edit'; body: string; at: string } | { kind: 'remove'; at: string };
 
 export interface InviteRecord {
   id: string;
@@ -223,6 +230,19 @@ export interface Storage {
     conversationId: string,
     page: { before?: number; after?: number; limit: number },
   ): Promise<{ messagesJson: string; hasMore: boolean }>;
+
+  /** One message of the conversation, removed or not. */
+  getMessage(conversationId: string, messageId: string): Promise<MessageRecord | undefined>;
+  /**
+   * Edits or removes a message (a removal empties its body and attributes and keeps its index
+   * taken). A message already removed is left as it is, with `changed: false`; undefined when
+   * the conversation has no such message.
+   */
+  changeMessage(
+    conversationId: string,
+    messageId: string,
+    change: MessageChange,
+  ): Promise<{ message: MessageRecord; changed: boolean } | undefined>;
 
   createInvite(invite: InviteRecord): Promise<void>;
   getInviteByTokenHash(tokenHash: string): Promise<InviteRecord | undefined>;

@@ -1,10 +1,20 @@
 import { Type } from '@sinclair/typebox';
-import { HistoryQuery, IdParams, MarkReadBody, MessagePage, MessageResponse, SendMessageBody } from '@parley/protocol';
+import {
+  HistoryQuery,
+  IdParams,
+  MarkReadBody,
+  MessagePage,
+  MessageParams,
+  MessageResponse,
+  SendMessageBody,
+  UpdateMessageBody,
+} from '@parley/protocol';
 import { requireUser } from '../auth.js';
 import type { Api, RouteDeps } from '../types.js';
 
 /**
- * Messages: history pages, sending over REST (same guarantees as the socket), read position.
+ * Messages: history pages, sending over REST (same guarantees as the socket), editing and
+ * removing one message, read position.
  *
  * @example
  * messageRoutes(app, { domain, config });
@@ -29,6 +39,24 @@ export function messageRoutes(app: Api, { domain }: RouteDeps): void {
       const user = await requireUser(domain, request);
       const { message, duplicate } = await domain.messages.send(user, request.params.id, request.body);
       return reply.status(duplicate ? 200 : 201).send({ message });
+    },
+  );
+
+  app.patch(
+    '/api/conversations/:id/messages/:messageId',
+    { schema: { tags, params: MessageParams, body: UpdateMessageBody, response: { 200: MessageResponse } } },
+    async (request) => {
+      const user = await requireUser(domain, request);
+      return { message: await domain.messages.edit(user, request.params.id, request.params.messageId, request.body) };
+    },
+  );
+
+  app.delete(
+    '/api/conversations/:id/messages/:messageId',
+    { schema: { tags, params: MessageParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await domain.messages.remove(await requireUser(domain, request), request.params.id, request.params.messageId);
+      return reply.status(204).send(null);
     },
   );
 

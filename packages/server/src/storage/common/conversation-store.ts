@@ -173,6 +173,8 @@ function summaryQuery(db: Kysely<Database>) {
       'm.client_id as m_client_id',
       'm.attributes as m_attributes',
       'm.created_at as m_created_at',
+      'm.edited_at as m_edited_at',
+      'm.removed_at as m_removed_at',
       'mu.username as m_username',
     ]);
 }
@@ -205,6 +207,8 @@ function toListItem(r: SummaryRow): ConversationListItem {
           client_id: r.m_client_id,
           attributes: r.m_attributes ?? '{}',
           created_at: r.m_created_at ?? '',
+          edited_at: r.m_edited_at,
+          removed_at: r.m_removed_at,
         });
   return { conversation, participant, lastMessage };
 }

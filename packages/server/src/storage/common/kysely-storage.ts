@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import { accountStore } from './account-store.js';
 import { conversationStore } from './conversation-store.js';
 import { inviteStore } from './invite-store.js';
-import { listMessages, listMessagesJson } from './message-store.js';
+import { changeMessage, getMessage, listMessages, listMessagesJson } from './message-store.js';
 import { participantStore } from './participant-store.js';
 
 /** What differs between databases; everything else is shared Kysely code. */
@@ -15,6 +15,8 @@ export interface DialectParts {
   ping(): Promise<void>;
   close(): Promise<void>;
   appendMessage: Storage['appendMessage'];
+  /** Whether rows keep their wire JSON in `message_json` (SQLite), which a change must rewrite. */
+  storesMessageJson: boolean;
   /** Hand-written versions of hot reads; they replace the shared Kysely queries. */
   reads?: Partial<Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant' | 'listJoinedConversationIds'>>;
 }
@@ -34,6 +36,8 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     appendMessage: parts.appendMessage,
     listMessages: (conversationId, page) => listMessages(db, conversationId, page),
     listMessagesJson: (conversationId, page) => listMessagesJson(db, conversationId, page),
+    getMessage: (conversationId, messageId) => getMessage(db, conversationId, messageId),
+    changeMessage: (conversationId, messageId, change) => changeMessage(db, conversationId, messageId, change, parts.storesMessageJson),
     ...accountStore(db, parts.isUniqueViolation),
     ...conversationStore(db),
     ...participantStore(db),

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MessageRecord, Storage } from '../storage.js';
+import type { MessageChange, MessageRecord, Storage } from '../storage.js';
 import type { Database } from '../schema.js';
 import { messageColumns, toMessage } from './rows.js';
 
@@ -71,4 +71,63 @@ export async function findByClientId(
     .where('m.client_id', '=', clientId)
     .executeTakeFirst();
   return row && toMessage(row);
+}
+
+/**
+ * One message of the conversation, removed or not.
+ *
+ * @example
+ * const message = await getMessage(db, 'CH1', 'IM1');
+ */
+export async function getMessage(db: Kysely<Database>, conversationId: string, messageId: string): Promise<MessageRecord | undefined> {
+  const row = await db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.author_id')
+    .select(messageColumns)
+    .where('m.conversation_id', '=', conversationId)
+    .where('m.id', '=', messageId)
+    .executeTakeFirst();
+  return row && toMessage(row);
+}
+
+/**
+ * Edits or removes a message in one transaction, unless it is already removed: a removal
+ * empties the body and the attributes and keeps the row, so its index stays taken. With
+ * `storesJson` (SQLite, migration 0004) the stored wire JSON is rewritten with the change.
+ *
+ * @example
+ * const result = await changeMessage(db, 'CH1', 'IM1', { kind: 'edit', body: 'fixed', at: now }, true);
+ * result?.changed // false when the message was already removed
+ */
+export function changeMessage(
+  db: Kysely<Database>,
+  conversationId: string,
+  messageId: string,
+  change: MessageChange,
+  storesJson: boolean,
+): Promise<{ message: MessageRecord; changed: boolean } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const values =
+      change.kind === 'edit' ? { body: change.body, edited_at: change.at } : { body: '', attributes: '{}', removed_at: change.at };
+    const updated = await trx
+      .updateTable('messages')
+      .set(values)
+      .where('conversation_id', '=', conversationId)
+      .where('id', '=', messageId)
+      .where('removed_at', 'is', null)
+      .executeTakeFirst();
+    const message = await getMessage(trx, conversationId, messageId);
+    if (message === undefined) return undefined;
+    const changed = updated.numUpdatedRows > 0n;
+    if (changed && storesJson) {
+      // A record has exactly the keys of the wire `Message` (the optional ones only when set).
+      await trx
+        .updateTable('messages')
+        .set({ message_json: JSON.stringify(message) })
+        .where('conversation_id', '=', conversationId)
+        .where('id', '=', messageId)
+        .execute();
+    }
+    return { message, changed };
+  });
 }

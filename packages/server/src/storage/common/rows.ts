@@ -120,8 +120,28 @@ export function toMessage(row: MessagesTable & { username: string }): MessageRec
     clientId: row.client_id,
     attributes: parseAttributes(row.attributes),
     createdAt: row.created_at,
+    ...messageChanges(row.edited_at, row.removed_at),
   };
 }
+
+/**
+ * The optional `editedAt` / `removedAt` of a message record from their columns: absent when
+ * null, so that most records (never changed) carry neither key.
+ *
+ * @example
+ * ({ ...record, ...messageChanges(row.edited_at, row.removed_at) })
+ */
+export function messageChanges(
+  editedAt: string | null | undefined,
+  removedAt: string | null | undefined,
+): { editedAt?: string; removedAt?: string } {
+  if ((editedAt === null || editedAt === undefined) && (removedAt === null || removedAt === undefined)) return NO_CHANGES;
+  const changes: { editedAt?: string; removedAt?: string } = {};
+  if (editedAt !== null && editedAt !== undefined) changes.editedAt = iso(editedAt);
+  if (removedAt !== null && removedAt !== undefined) changes.removedAt = iso(removedAt);
+  return changes;
+}
+const NO_CHANGES: { editedAt?: string; removedAt?: string } = Object.freeze({});
 
 /** Maps an `invites` row. */
 export function toInvite(row: InvitesTable): InviteRecord {
@@ -148,6 +168,8 @@ export const messageColumns = [
   'm.client_id',
   'm.attributes',
   'm.created_at',
+  'm.edited_at',
+  'm.removed_at',
   'u.username',
 ] as const;
 

@@ -21,6 +21,7 @@ export interface Appender {
 export function storageOver(db: Kysely<Database>, appender: Appender): Storage {
   return createKyselyStorage(db, {
     kind: 'sqlite',
+    storesMessageJson: true,
     isUniqueViolation: () => false,
     migrate: () => runMigrations(db),
     ping: async () => undefined,

@@ -159,4 +159,51 @@ export function messagesContract(get: GetStorage): void {
       expect(await s.listMessages(uid('CH'), { limit: 50 })).toEqual({ messages: [], hasMore: false });
     });
   });
+
+  describe('changeMessage', () => {
+    it('edits a body, then removes the message, keeping its index taken and every read in step', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const first = expectOk(await s.appendMessage(newMessage(c.id, ada, { body: 'tpyo', clientId: 'c-1', attributes: { k: 'v' } }))).message;
+      const second = expectOk(await s.appendMessage(newMessage(c.id, ada, { body: 'second' }))).message;
+      expect(first.editedAt).toBeUndefined();
+      expect(await s.getMessage(c.id, first.id)).toEqual(first);
+
+      const edited = await s.changeMessage(c.id, first.id, { kind: 'edit', body: 'typo', at: at(500) });
+      expect(edited).toEqual({ changed: true, message: { ...first, body: 'typo', editedAt: at(500) } });
+      const removed = await s.changeMessage(c.id, second.id, { kind: 'remove', at: at(600) });
+      expect(removed).toEqual({ changed: true, message: { ...second, body: '', attributes: {}, removedAt: at(600) } });
+      // A removed message stays removed: no edit, no second removal time.
+      expect(await s.changeMessage(c.id, second.id, { kind: 'edit', body: 'back', at: at(700) })).toEqual({ changed: false, message: removed?.message });
+      expect(await s.changeMessage(c.id, second.id, { kind: 'remove', at: at(800) })).toEqual({ changed: false, message: removed?.message });
+
+      const page = await s.listMessages(c.id, { limit: 10 });
+      expect(page.messages).toEqual([edited?.message, removed?.message]);
+      const json = await s.listMessagesJson(c.id, { limit: 10 });
+      expect(JSON.parse(json.messagesJson)).toEqual(page.messages);
+      expect((await s.getConversationForUser(c.id, ada.id))?.lastMessage).toEqual(removed?.message);
+      // A retried send answers with the message as it is now.
+      expect(expectOk(await s.appendMessage(newMessage(c.id, ada, { body: 'tpyo', clientId: 'c-1' })))).toEqual({
+        kind: 'ok',
+        duplicate: true,
+        message: edited?.message,
+      });
+      // The removed message's index is not given again.
+      expect(expectOk(await s.appendMessage(newMessage(c.id, ada))).message.index).toBe(3);
+    });
+
+    it('finds nothing for an unknown message, or a message of another conversation', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const other = await makeConversation(s, ada);
+      const m = expectOk(await s.appendMessage(newMessage(c.id, ada))).message;
+      expect(await s.getMessage(other.id, m.id)).toBeUndefined();
+      expect(await s.getMessage(c.id, uid('IM'))).toBeUndefined();
+      expect(await s.changeMessage(other.id, m.id, { kind: 'remove', at: at(500) })).toBeUndefined();
+      expect(await s.changeMessage(c.id, uid('IM'), { kind: 'edit', body: 'x', at: at(500) })).toBeUndefined();
+      expect(await s.getMessage(c.id, m.id)).toEqual(m);
+    });
+  });
 }

@@ -52,6 +52,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
 
   return createKyselyStorage(db, {
     kind: 'postgres',
+    storesMessageJson: false,
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',
     async migrate() {
       // Kysely looks for its bookkeeping tables in every schema unless told which one.

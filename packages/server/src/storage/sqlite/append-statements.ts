@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageRecord } from '../storage.js';
 import type { BatchItem } from './append-batch.js';
-import { parseAttributes } from '../common/rows.js';
+import { messageChanges, parseAttributes } from '../common/rows.js';
 
 /**
  * A conversation's newest index as the batch sees it. Nothing writes it back: the stored
@@ -59,7 +59,7 @@ export function messageJson(m: BatchItem, index: number, author: string, created
 // Usernames never change and users are never deleted, so they are safe to keep across batches.
 const USERNAME_CACHE_LIMIT = 10_000;
 
-type StoredMessage = [id: string, idx: number, body: string, attributes: string, createdAt: string];
+type StoredMessage = [id: string, idx: number, body: string, attributes: string, createdAt: string, editedAt: string | null, removedAt: string | null];
 
 /**
  * Prepares the hot-path statements once; every lookup is a single primary-key or unique-index
@@ -85,7 +85,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
   );
   const original = db
     .prepare<[string, string, string], StoredMessage>(
-      `select id, idx, body, attributes, created_at from messages
+      `select id, idx, body, attributes, created_at, edited_at, removed_at from messages
        where conversation_id = ? and author_id = ? and client_id = ?`,
     )
     .raw();
@@ -128,8 +128,19 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     byClientId(conversationId, authorId, clientId, author) {
       const row = original.get(conversationId, authorId, clientId);
       if (row === undefined) return undefined;
-      const [id, index, body, attributes, createdAt] = row;
-      return { id, conversationId, index, authorId, author, body, clientId, attributes: parseAttributes(attributes), createdAt };
+      const [id, index, body, attributes, createdAt, editedAt, removedAt] = row;
+      return {
+        id,
+        conversationId,
+        index,
+        authorId,
+        author,
+        body,
+        clientId,
+        attributes: parseAttributes(attributes),
+        createdAt,
+        ...messageChanges(editedAt, removedAt),
+      };
     },
   };
 }

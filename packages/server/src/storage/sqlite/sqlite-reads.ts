@@ -1,14 +1,25 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageRecord, ParticipantRecord, Storage } from '../storage.js';
 import type { ParticipantsTable } from '../schema.js';
-import { parseAttributes, toParticipant } from '../common/rows.js';
+import { messageChanges, parseAttributes, toParticipant } from '../common/rows.js';
 import type { WithConnection } from './append-batcher.js';
 
 /** The reads on every history request and every WebSocket connect, served by hand-prepared statements. */
 export type SqliteReads = Pick<Storage, 'listMessages' | 'listMessagesJson' | 'getParticipant' | 'listJoinedConversationIds'>;
 
 type PageArgs = Parameters<Storage['listMessages']>[1];
-type MessageRow = [idx: number, id: string, authorId: string, body: string, clientId: string | null, attributes: string, createdAt: string, username: string];
+type MessageRow = [
+  idx: number,
+  id: string,
+  authorId: string,
+  body: string,
+  clientId: string | null,
+  attributes: string,
+  createdAt: string,
+  username: string,
+  editedAt: string | null,
+  removedAt: string | null,
+];
 
 /** The four shapes of a page query, by their parameters after the conversation id. */
 interface PageParams {
@@ -38,12 +49,13 @@ interface Statements {
 }
 
 const ROW_FROM = 'messages m join users u on u.id = m.author_id';
-const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username';
+const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username, m.edited_at, m.removed_at';
 /**
  * One message as the JSON text of the wire `Message`: the text stored with it (migration 0004),
  * or, for a row written before that, rendered from the columns (keys as `presentMessage` has
  * them). COALESCE evaluates its second argument only for such a row, so the author's name is
- * looked up by a subquery there rather than joined for every row.
+ * looked up by a subquery there rather than joined for every row. Such a row was never edited
+ * nor removed: either rewrites its stored text (migration 0005).
  */
 const JSON_FROM = 'messages m';
 const JSON_COLUMN = `coalesce(m.message_json, json_object('id', m.id, 'conversationId', m.conversation_id, 'index', m.idx,
@@ -162,6 +174,17 @@ function readPage<T>(statement: PageStatement<T>, conversationId: string, page: 
 }
 
 function toMessage(conversationId: string, row: MessageRow): MessageRecord {
-  const [index, id, authorId, body, clientId, attributes, createdAt, author] = row;
-  return { id, conversationId, index, authorId, author, body, clientId, attributes: parseAttributes(attributes), createdAt };
+  const [index, id, authorId, body, clientId, attributes, createdAt, author, editedAt, removedAt] = row;
+  return {
+    id,
+    conversationId,
+    index,
+    authorId,
+    author,
+    body,
+    clientId,
+    attributes: parseAttributes(attributes),
+    createdAt,
+    ...messageChanges(editedAt, removedAt),
+  };
 }

@@ -51,6 +51,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
 
   return createKyselyStorage(db, {
     kind: 'sqlite',
+    storesMessageJson: true,
     isUniqueViolation: isSqliteUniqueViolation,
     migrate: () => runMigrations(db),
     async ping() {
