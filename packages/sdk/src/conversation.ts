@@ -8,6 +8,7 @@ import type {
   InviteResponse,
   Message,
   MessagePage,
+  MessageResponse,
   Participant,
   ParticipantResponse,
   ParticipantsResponse,
@@ -113,6 +114,35 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
    */
   sendMessage(body: string, opts?: SendOptions): Promise<Message> {
     return this.host.send(this.id, body, opts);
+  }
+
+  /**
+   * Replaces the body of one of my messages. Everyone in the conversation gets
+   * `messageUpdated` with the message as edited (`editedAt` set). Only the author may edit
+   * (`not_message_author`), and a removed message cannot be (`message_removed`).
+   *
+   * @example
+   * const fixed = await conversation.updateMessage(message.id, 'See you at 10, not 11');
+   * console.log(fixed.editedAt);
+   */
+  async updateMessage(messageId: string, body: string): Promise<Message> {
+    const path = `/conversations/${seg(this.id)}/messages/${seg(messageId)}`;
+    const res = await this.host.http.request<MessageResponse>('PATCH', path, { body: { body } });
+    this.applyMessageUpdate(res.message);
+    return res.message;
+  }
+
+  /**
+   * Removes a message: my own, or anyone's if I am an admin. It keeps its index with an empty
+   * body and `removedAt`; everyone in the conversation gets `messageRemoved`. Removing a message
+   * that is already removed succeeds.
+   *
+   * @example
+   * conversation.on('messageRemoved', ({ index }) => console.log(`message ${index} removed`));
+   * await conversation.removeMessage(message.id);
+   */
+  async removeMessage(messageId: string): Promise<void> {
+    await this.host.http.request<void>('DELETE', `/conversations/${seg(this.id)}/messages/${seg(messageId)}`);
   }
 
   /**
@@ -297,7 +327,7 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
     if (message.authorId !== this.host.userId) this.unread += 1;
   }
 
-  /** @internal */
+  /** @internal A message was edited or removed: keep `lastMessage` as it is now. */
   applyMessageUpdate(message: Message): void {
     if (this.last?.id === message.id) this.last = message;
   }

@@ -190,6 +190,7 @@ export class ClientCore implements ConversationHost {
         this.conversations.get(frame.data.conversationId)?.applyMessageUpdate(frame.data.message);
         return this.fanOut(frame.data.conversationId, 'messageUpdated', frame.data.message);
       case 'messageRemoved':
+        this.conversations.get(frame.data.conversationId)?.applyMessageUpdate(frame.data.message);
         return this.fanOut(frame.data.conversationId, 'messageRemoved', frame.data);
       case 'conversationAdded':
         this.upsert(frame.data.conversation, true);
