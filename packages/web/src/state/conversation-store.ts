@@ -32,6 +32,8 @@ export class ConversationStore {
   constructor(readonly client: Client) {
     this.disposer.add(
       listen(client, 'messageAdded', (message) => this.onMessage(message)),
+      listen(client, 'messageUpdated', (message) => this.onMessageChanged(message)),
+      listen(client, 'messageRemoved', ({ message }) => this.onMessageChanged(message)),
       listen(client, 'conversationAdded', (conversation) => this.add(conversation)),
       listen(client, 'conversationUpdated', (conversation) => this.update(conversation)),
       listen(client, 'conversationRemoved', ({ conversationId, reason }) => this.onRemoved(conversationId, reason)),
@@ -157,6 +159,15 @@ export class ConversationStore {
     this.activity.set(id, message.createdAt);
     const mine = message.authorId === this.client.user.id;
     if (!mine && id !== this.activeId) this.unread.set(id, this.unreadOf(id) + 1);
+    this.emit();
+  }
+
+  /** An edit or a removal of the newest message changes the sidebar's preview. */
+  private onMessageChanged(message: Message): void {
+    const id = message.conversationId;
+    const shown = this.lastMessageOf(id);
+    if (shown?.id !== message.id) return;
+    this.last.set(id, message);
     this.emit();
   }
 

@@ -91,6 +91,15 @@ function mountChat(ctx: AppContext, store: ConversationStore, conversation: Conv
       messages.add(message);
       onVisible();
     }),
+    listen(client, 'messageUpdated', (message) => {
+      if (message.conversationId === id) messages.update(message);
+    }),
+    listen(client, 'messageRemoved', ({ conversationId, message }) => {
+      if (conversationId === id) messages.update(message);
+    }),
+    listen(client, 'participantUpdated', ({ conversationId, participant }) => {
+      if (conversationId === id && participant.userId === client.user.id) messages.redraw();
+    }),
     store.subscribe(() => followStore(ctx, store, id, header, panel)),
     onReconnect(client, () => {
       void messages.catchUp();

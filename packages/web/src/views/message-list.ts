@@ -1,9 +1,9 @@
 import { LIMITS, type Message } from '@parley/protocol';
 import { h, replace } from '../dom.js';
 import { describeError } from '../errors.js';
-import { formatFull, formatTime } from '../format.js';
 import type { Conversation, Paginator } from '../sdk.js';
 import { emptyState, errorState, loading } from './layout.js';
+import { messageItem, type MessageActions } from './message-item.js';
 
 const PAGE_SIZE = LIMITS.pageSizeDefault;
 
@@ -17,7 +17,8 @@ export class MessageList {
   private readonly list = h('ol', { class: 'message-list' });
   private readonly older = h('button', { type: 'button', class: 'btn btn-small load-older', hidden: true }, 'Load older messages');
   private readonly placeholder = h('div', { class: 'message-placeholder' });
-  private readonly items = new Map<number, HTMLElement>();
+  private readonly items = new Map<number, { el: HTMLElement; message: Message }>();
+  private readonly actions: MessageActions;
   private page: Paginator<Message> | null = null;
   private loadingOlder = false;
 
@@ -25,6 +26,12 @@ export class MessageList {
     private readonly conversation: Conversation,
     private readonly myId: string,
   ) {
+    this.actions = {
+      conversation,
+      myId,
+      isAdmin: () => conversation.myRole === 'admin',
+      changed: (message) => this.update(message),
+    };
     this.el = h('div', { class: 'messages', role: 'log', 'aria-label': 'Messages', tabindex: 0 }, this.older, this.placeholder, this.list);
     this.older.addEventListener('click', () => void this.loadOlder());
     this.el.addEventListener('scroll', () => {
@@ -53,6 +60,28 @@ export class MessageList {
     this.insert(message);
     this.updatePlaceholder();
     if (pinned) this.scrollToBottom();
+  }
+
+  /**
+   * Redraws a message that was edited or removed, if it is shown. An older version never
+   * replaces a newer one (an edit's answer can arrive after the removal's event).
+   */
+  update(message: Message): void {
+    const shown = this.items.get(message.index);
+    if (!shown || shown.message.id !== message.id || version(shown.message) > version(message)) return;
+    this.redrawOne(shown, message);
+  }
+
+  /** Redraws every message, e.g. after my role changed (an admin may delete anyone's). */
+  redraw(): void {
+    for (const shown of this.items.values()) this.redrawOne(shown, shown.message);
+  }
+
+  private redrawOne(shown: { el: HTMLElement; message: Message }, message: Message): void {
+    const el = messageItem(message, this.actions);
+    shown.el.replaceWith(el);
+    shown.el = el;
+    shown.message = message;
   }
 
   /** After a reconnect: fills in anything newer than what is shown (duplicates are dropped). */
@@ -89,11 +118,11 @@ export class MessageList {
 
   private insert(message: Message): void {
     if (this.items.has(message.index)) return;
-    const el = messageItem(message, message.authorId === this.myId);
+    const el = messageItem(message, this.actions);
     const after = [...this.items.keys()].filter((i) => i > message.index).sort((a, b) => a - b)[0];
-    const before = after === undefined ? null : (this.items.get(after) ?? null);
+    const before = after === undefined ? null : (this.items.get(after)?.el ?? null);
     this.list.insertBefore(el, before);
-    this.items.set(message.index, el);
+    this.items.set(message.index, { el, message });
   }
 
   private updatePlaceholder(): void {
@@ -110,22 +139,8 @@ export class MessageList {
   }
 }
 
-/** One message bubble; the body is set as text, so markup in it shows literally. */
-function messageItem(message: Message, mine: boolean): HTMLElement {
-  return h(
-    'li',
-    { class: `message ${mine ? 'mine' : 'theirs'}`, 'data-index': message.index },
-    h(
-      'div',
-      { class: 'bubble' },
-      h(
-        'p',
-        { class: 'meta' },
-        h('span', { class: 'author' }, mine ? `${message.author} (you)` : message.author),
-        ' ',
-        h('time', { datetime: message.createdAt, title: formatFull(message.createdAt) }, formatTime(message.createdAt)),
-      ),
-      h('p', { class: 'body' }, message.body),
-    ),
-  );
+/** How far a message has come: removed beats edited beats as sent; later edits beat earlier ones. */
+function version(message: Message): string {
+  if (message.removedAt !== undefined) return `2 ${message.removedAt}`;
+  return message.editedAt === undefined ? '0' : `1 ${message.editedAt}`;
 }

@@ -56,7 +56,9 @@ function conversationItem(conversation: Conversation, store: ConversationStore):
   const unread = store.unreadOf(conversation.id);
   const last = store.lastMessageOf(conversation.id);
   const active = conversation.id === store.activeId;
-  const preview = last ? `${last.author}: ${last.body}` : conversation.subject || 'No messages yet';
+  const preview = last
+    ? `${last.author}: ${last.removedAt === undefined ? last.body : 'message removed'}`
+    : conversation.subject || 'No messages yet';
   return h(
     'li',
     {},

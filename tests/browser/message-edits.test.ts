@@ -1,0 +1,76 @@
+import { expect, it } from 'vitest';
+import { describeBrowser, screenshot, visible } from './support/browser.js';
+import { useBrowserSuite } from './support/suite.js';
+
+describeBrowser('editing and deleting messages in two windows', () => {
+  const suite = useBrowserSuite();
+
+  it('the author edits and deletes, an admin deletes a member’s message, and both windows follow live', { timeout: 60_000 }, async () => {
+    const { page: iris } = await suite.signedIn('iris');
+    await iris.getByRole('link', { name: 'New conversation' }).first().click();
+    await iris.getByLabel('Title').fill('Edits');
+    await iris.getByRole('button', { name: 'Create conversation' }).click();
+    await iris.waitForURL(/\/c\/[^/]+$/);
+    await iris.getByRole('button', { name: 'Invite' }).click();
+    const link = iris.getByRole('textbox', { name: 'Invite link' });
+    await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
+    const { page: jack } = await suite.signedIn('jack');
+    await jack.goto(await link.inputValue());
+    await jack.getByRole('button', { name: 'Join conversation' }).click();
+    await jack.waitForURL(/\/c\/[^/]+$/);
+
+    const irisLog = iris.getByRole('log', { name: 'Messages' });
+    const jackLog = jack.getByRole('log', { name: 'Messages' });
+    await jack.getByRole('textbox', { name: 'Message' }).fill('hello from jack');
+    await jack.keyboard.press('Enter');
+    await iris.getByRole('textbox', { name: 'Message' }).fill('meet at 11');
+    await iris.keyboard.press('Enter');
+    await visible(jackLog.getByText('meet at 11', { exact: true }));
+
+    // A member sees Edit and Delete on their own messages only.
+    const jacksOwn = jackLog.getByRole('listitem').filter({ hasText: 'hello from jack' });
+    await visible(jacksOwn.getByRole('button', { name: 'Edit message “hello from jack”' }));
+    const irisFromJack = jackLog.getByRole('listitem').filter({ hasText: 'meet at 11' });
+    expect(await irisFromJack.getByRole('button').count()).toBe(0);
+
+    // Iris edits hers; Escape first leaves it as it was.
+    const mine = irisLog.getByRole('listitem').filter({ hasText: 'meet at 11' });
+    await mine.getByRole('button', { name: 'Edit message “meet at 11”' }).click();
+    const editor = irisLog.getByRole('textbox', { name: 'Edit message' });
+    await editor.press('Escape');
+    expect(await editor.count()).toBe(0);
+    await mine.getByRole('button', { name: 'Edit message “meet at 11”' }).click();
+    // A blank body is refused in place, and the text box stays open.
+    await editor.fill('   ');
+    await editor.press('Enter');
+    await visible(irisLog.getByRole('alert').getByText('A message cannot be empty: use Delete to remove it'));
+    await editor.fill('meet at 10');
+    await screenshot(iris, 'message-editing');
+    await editor.press('Enter');
+    const edited = jackLog.getByRole('listitem').filter({ hasText: 'meet at 10' });
+    await visible(edited);
+    await visible(edited.getByText('edited', { exact: true }));
+    await visible(irisLog.getByRole('listitem').filter({ hasText: 'meet at 10' }).getByText('edited', { exact: true }));
+    expect(await jackLog.getByText('meet at 11').count()).toBe(0);
+
+    // Iris deletes hers (confirmed in place), then, as admin, Jack's.
+    await irisLog.getByRole('button', { name: 'Delete message “meet at 10”' }).click();
+    await screenshot(iris, 'message-delete-confirm');
+    await irisLog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect.poll(() => jackLog.getByText('This message was removed').count()).toBe(1);
+    await screenshot(jack, 'message-removed-member');
+    expect(await jackLog.getByText('meet at 10').count()).toBe(0);
+    await irisLog.getByRole('button', { name: 'Delete message “hello from jack”' }).click();
+    await irisLog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect.poll(() => jackLog.getByText('This message was removed').count()).toBe(2);
+    await expect.poll(() => irisLog.getByText('This message was removed').count()).toBe(2);
+    expect(await jackLog.getByRole('button', { name: /^(Edit|Delete) message/ }).count()).toBe(0);
+
+    // After a reload the history shows the same: both removed, in place.
+    await jack.reload();
+    await expect.poll(() => jack.getByRole('log', { name: 'Messages' }).locator('li .body').allInnerTexts()).toEqual([
+      'This message was removed',
+      'This message was removed',
+    ]);
+  });
+});
