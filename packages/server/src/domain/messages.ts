@@ -54,8 +54,10 @@ export class Messages {
     if (result.kind === 'not_participant') throw new AppError('conversation_not_found');
     const message = presentMessage(result.message);
     if (!result.duplicate) {
-      if (origin && this.ctx.bus.kind !== 'memory') origin.ack(message);
-      await publish(this.ctx, { conversationId }, { name: 'messageAdded', data: { conversationId, message } }, undefined, origin);
+      const { messageJson } = result;
+      if (origin && this.ctx.bus.kind !== 'memory') origin.ack(message, messageJson);
+      const event = { name: 'messageAdded', data: { conversationId, message } } as const;
+      await publish(this.ctx, { conversationId }, event, undefined, origin, messageJson);
     }
     origin?.ack(message);
     return { message, duplicate: result.duplicate };

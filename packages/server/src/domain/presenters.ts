@@ -29,7 +29,7 @@ export function presentUser(user: UserRecord): User {
 
 /** @example presentMessage(record).index */
 export function presentMessage(m: MessageRecord): Message {
-  return {
+  const message: Message = {
     id: m.id,
     conversationId: m.conversationId,
     index: m.index,
@@ -39,9 +39,10 @@ export function presentMessage(m: MessageRecord): Message {
     clientId: m.clientId,
     attributes: m.attributes,
     createdAt: m.createdAt,
-    ...(m.editedAt === undefined ? {} : { editedAt: m.editedAt }),
-    ...(m.removedAt === undefined ? {} : { removedAt: m.removedAt }),
   };
+  if (m.editedAt !== undefined) message.editedAt = m.editedAt;
+  if (m.removedAt !== undefined) message.removedAt = m.removedAt;
+  return message;
 }
 
 /** @example presentParticipant(record).status */

@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Bus, BusEnvelope } from './bus.js';
 import { Connection } from './connection.js';
 import { encodeTextFrame, TurnCork, type TextFrame } from './frame-writer.js';
-import { originOf } from './origin.js';
+import { messageJsonOf, originOf } from './origin.js';
 import { Reorder } from './reorder.js';
 import { Rooms } from './rooms.js';
 
@@ -89,7 +89,7 @@ export class Gateway {
     // bus delivers as usual; Messages.send acks after publishing if no gateway did).
     if (origin !== undefined && this.local.has(origin.member as Connection)) {
       const sender = origin.member as Connection;
-      const event = serialise(envelope.event);
+      const event = serialise(envelope.event, messageJsonOf(envelope));
       frame = event.frame;
       const isRecipient =
         'conversationId' in audience ? sender.subscriptions.has(audience.conversationId) : audience.userIds.includes(sender.userId);
@@ -101,7 +101,7 @@ export class Gateway {
     }
     for (const conn of recipients) {
       if (conn === first) continue;
-      frame ??= serialise(envelope.event).frame;
+      frame ??= serialise(envelope.event, messageJsonOf(envelope)).frame;
       if (this.writeTo(conn, frame)) count += 1;
     }
     if (count > 0) this.metrics.deliveries.inc(count);
@@ -253,12 +253,13 @@ void MESSAGE_ADDED_SHAPE;
 /**
  * The event as one framed `{"type":"event",...}` message: the same JSON as
  * `JSON.stringify({ type: 'event', ...event })`, built without the spread copy. For
- * `messageAdded` the message's JSON is kept too, for the sender's ack.
+ * `messageAdded` the message's JSON is kept too, for the sender's ack; `knownJson` is that JSON
+ * when the publisher already had it (`MESSAGE_JSON`).
  */
-function serialise(event: AnyServerEvent): { frame: TextFrame; messageJson?: string } {
+function serialise(event: AnyServerEvent, knownJson?: string): { frame: TextFrame; messageJson?: string } {
   if (event.name === 'messageAdded') {
     const { conversationId, message } = event.data;
-    const messageJson = JSON.stringify(message);
+    const messageJson = knownJson ?? JSON.stringify(message);
     const text = `{"type":"event","name":"messageAdded","data":{"conversationId":${JSON.stringify(conversationId)},"message":${messageJson}}}`;
     return { frame: encodeTextFrame(text), messageJson };
   }

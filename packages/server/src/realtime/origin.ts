@@ -27,10 +27,22 @@ export interface DeliveryOrigin {
   ack(message: Message, messageJson?: string): void;
 }
 
-/** A bus envelope as the in-process bus delivers it: possibly with its origin. */
-export type OriginEnvelope = BusEnvelope & { [ORIGIN]?: DeliveryOrigin };
+/**
+ * The key under which a `messageAdded` envelope published in this process carries the
+ * message's JSON (`JSON.stringify(message)`) when storage built it, so that the gateway frames
+ * it without serialising the message again. A symbol for the same reason as `ORIGIN`.
+ */
+export const MESSAGE_JSON: unique symbol = Symbol('parley.messageJson');
+
+/** A bus envelope as the in-process bus delivers it: possibly with its origin and message JSON. */
+export type OriginEnvelope = BusEnvelope & { [ORIGIN]?: DeliveryOrigin; [MESSAGE_JSON]?: string };
 
 /** The origin of an envelope published in this process, if it has one. */
 export function originOf(envelope: BusEnvelope): DeliveryOrigin | undefined {
   return (envelope as OriginEnvelope)[ORIGIN];
+}
+
+/** The message JSON of a `messageAdded` envelope published in this process, if it has one. */
+export function messageJsonOf(envelope: BusEnvelope): string | undefined {
+  return (envelope as OriginEnvelope)[MESSAGE_JSON];
 }

@@ -102,7 +102,16 @@ export interface NewMessage {
 }
 
 export type AppendResult =
-  | { kind: 'ok'; message: MessageRecord; duplicate: boolean }
+  | {
+      kind: 'ok';
+      message: MessageRecord;
+      duplicate: boolean;
+      /**
+       * A new message's wire JSON, exactly `JSON.stringify(presentMessage(message))`, when the
+       * storage built it anyway (SQLite stores it, ADR 0011), so that it is not serialised twice.
+       */
+      messageJson?: string;
+    }
   /** The conversation does not exist or the author is not a joined participant. */
   | { kind: 'not_participant' };
 

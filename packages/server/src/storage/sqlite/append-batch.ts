@@ -20,6 +20,8 @@ export interface Appended {
   index: number;
   author: string;
   createdAt: string;
+  /** The message's wire JSON, as stored in `message_json`. */
+  json: string;
 }
 
 /** What one item of a batch came to: its result, or the error it alone failed with. */
@@ -54,7 +56,7 @@ export function toBatchItem(m: NewMessage): BatchItem {
  */
 export function storedResult(m: NewMessage, result: Appended | AppendResult): AppendResult {
   if (result.kind !== 'appended') return result;
-  return { kind: 'ok', message: appendedMessage(m, result.index, result.author, result.createdAt), duplicate: false };
+  return { kind: 'ok', message: appendedMessage(m, result.index, result.author, result.createdAt), duplicate: false, messageJson: result.json };
 }
 
 /**
@@ -161,13 +163,13 @@ function appendOne(s: AppendStatements, state: BatchState, m: BatchItem): Append
   const conversation = s.conversation(state, m.conversationId);
   if (conversation === undefined) return { kind: 'not_participant' };
   const index = conversation.last + 1;
-  const inserted = s.insert(m, index, author, createdAt);
-  if (!inserted) {
+  const json = s.insert(m, index, author, createdAt);
+  if (json === undefined) {
     // Only a repeated (conversation, author, client id) is ignored by the insert.
     const original = m.clientId === null ? undefined : s.byClientId(m.conversationId, m.authorId, m.clientId, author);
     if (original === undefined) throw new Error(`message ${m.id} was neither inserted nor found`);
     return { kind: 'ok', message: original, duplicate: true };
   }
   conversation.last = index;
-  return { kind: 'appended', index, author, createdAt };
+  return { kind: 'appended', index, author, createdAt, json };
 }

@@ -34,8 +34,8 @@ export interface AppendStatements {
   joinedAuthor(state: BatchState, conversationId: string, userId: string): string | undefined;
   /** The conversation's newest index, or undefined when it does not exist. */
   conversation(state: BatchState, conversationId: string): ConversationState | undefined;
-  /** Inserts the message (with its `messageJson`); false when its client id was already used by the author. */
-  insert(m: BatchItem, index: number, author: string, createdAt: string): boolean;
+  /** Inserts the message with its `messageJson` and returns that text; undefined when its client id was already used by the author. */
+  insert(m: BatchItem, index: number, author: string, createdAt: string): string | undefined;
   /** The stored message for a repeated client id. */
   byClientId(conversationId: string, authorId: string, clientId: string, author: string): MessageRecord | undefined;
 }
@@ -123,7 +123,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     insert(m, index, author, createdAt) {
       const json = messageJson(m, index, author, createdAt);
       const { changes } = insert.run(m.conversationId, index, m.id, m.authorId, m.body, m.clientId, m.attributes, createdAt, json);
-      return changes > 0;
+      return changes > 0 ? json : undefined;
     },
     byClientId(conversationId, authorId, clientId, author) {
       const row = original.get(conversationId, authorId, clientId);

@@ -28,11 +28,11 @@ describe('append wire', () => {
       message: { id: 'IM9', conversationId: 'CH1', index: 4, authorId: 'US1', author: 'ada', body: 'b', clientId: 'c', attributes: {}, createdAt: 't' },
     };
     const outcomes: Outcome[] = [
-      { ok: true, result: { kind: 'appended', index: 7, author: 'ada', createdAt: 't1' } },
+      { ok: true, result: { kind: 'appended', index: 7, author: 'ada', createdAt: 't1', json: '{"index":7}' } },
       { ok: true, result: { kind: 'not_participant' } },
       { ok: false, error: new BetterSqlite3.SqliteError('UNIQUE constraint failed: messages.id', 'SQLITE_CONSTRAINT_UNIQUE') },
       { ok: true, result: duplicate },
-      { ok: true, result: { kind: 'appended', index: 8, author: 'bob', createdAt: 't2' } },
+      { ok: true, result: { kind: 'appended', index: 8, author: 'bob', createdAt: 't2', json: '{"index":8}' } },
     ];
     const back = unpackOutcomes(structuredClone(packOutcomes(outcomes)));
     expect(back).toHaveLength(5);

@@ -8,7 +8,8 @@ import type { BatchItem, Outcome } from './append-batch.js';
  * message: index, author, timestamp): the structured clone pays per object far more than per
  * string (measured: ~1.4 us per message object against ~0.4 us for its 7 strings, and ~2.9
  * against ~0.1 us per result), and the event loop already holds every message, so a new one's
- * record is rebuilt there (`storedResult`). Only rare outcomes (a duplicate, a refusal, an
+ * record is rebuilt there (`storedResult`). The wire JSON the worker built for `message_json`
+ * comes back with it, so that the event loop need not serialise the message again. Only rare outcomes (a duplicate, a refusal, an
  * error) travel as objects; errors as name, message and code, because a clone of an Error
  * keeps neither its class nor its `code`.
  */
@@ -30,7 +31,7 @@ export interface WireError {
 /** A rare item outcome (not a new message) as it crosses the thread boundary. */
 export type WireOutcome = { ok: true; result: AppendResult } | { ok: false; error: WireError };
 
-/** A batch's outcomes, flat: `index, author, createdAt` for a new message, else one `WireOutcome`. */
+/** A batch's outcomes, flat: `index, author, createdAt, json` for a new message, else one `WireOutcome`. */
 export type WireOutcomes = (number | string | WireOutcome)[];
 
 /** Event loop -> worker. */
@@ -117,7 +118,7 @@ export function unpackItems(fields: readonly (string | null)[]): BatchItem[] {
 }
 
 /**
- * A batch's outcomes ready to post: a new message as three entries, anything else as one object.
+ * A batch's outcomes ready to post: a new message as four entries, anything else as one object.
  *
  * @example
  * port.postMessage({ type: 'done', outcomes: packOutcomes(outcomes) });
@@ -126,7 +127,9 @@ export function packOutcomes(outcomes: readonly Outcome[]): WireOutcomes {
   const flat: WireOutcomes = [];
   for (const outcome of outcomes) {
     if (!outcome.ok) flat.push({ ok: false, error: toWire(outcome.error) });
-    else if (outcome.result.kind === 'appended') flat.push(outcome.result.index, outcome.result.author, outcome.result.createdAt);
+    else if (outcome.result.kind === 'appended') {
+      flat.push(outcome.result.index, outcome.result.author, outcome.result.createdAt, outcome.result.json);
+    }
     else flat.push({ ok: true, result: outcome.result });
   }
   return flat;
@@ -143,8 +146,9 @@ export function unpackOutcomes(flat: WireOutcomes): Outcome[] {
   for (let k = 0; k < flat.length; ) {
     const head = flat[k];
     if (typeof head === 'number') {
-      outcomes.push({ ok: true, result: { kind: 'appended', index: head, author: flat[k + 1] as string, createdAt: flat[k + 2] as string } });
-      k += 3;
+      const result = { kind: 'appended', index: head, author: flat[k + 1] as string, createdAt: flat[k + 2] as string, json: flat[k + 3] as string } as const;
+      outcomes.push({ ok: true, result });
+      k += 4;
     } else if (typeof head === 'object') {
       outcomes.push(head.ok ? head : { ok: false, error: fromWire(head.error) });
       k += 1;

@@ -8,6 +8,7 @@ import { storageContract } from '../storage.contract.js';
 import { appendMany, at, expectOk, makeConversation, makeUser, newMessage } from '../contract/fixtures.js';
 import { openStorage } from '../open-storage.js';
 import { openSqliteStorage } from './sqlite-storage.js';
+import { presentMessage } from '../../domain/presenters.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-'));
 afterAll(async () => {
@@ -70,6 +71,20 @@ describe('SQLite storage', () => {
     const results = (await Promise.all(order)).map((r) => expectOk(r).message);
     expect(results.map((m) => m.index)).toEqual([1, 1, 2, 3, 2]);
     expect(await storage.getConversation(one.id)).toMatchObject({ lastMessageIndex: 3 });
+    await storage.close();
+  });
+
+  it.each(['wire-json.sqlite', ':memory:'])('answers each new message with the wire JSON it stored (%s), exactly the JSON of its presented record', async (file) => {
+    const { storage, ada, c } = await withConversation(file === ':memory:' ? file : join(dir, file));
+    const sent = [
+      expectOk(await storage.appendMessage(newMessage(c.id, ada, { body: 'plain', clientId: 'w1' }))),
+      expectOk(await storage.appendMessage(newMessage(c.id, ada, { body: 'quote " \\ \u2028 😀', clientId: null, attributes: { a: [1, 'x'] } }))),
+    ];
+    for (const result of sent) expect(result.messageJson).toBe(JSON.stringify(presentMessage(result.message)));
+    // A retry's answer is the stored message, which has no fresh JSON to hand over.
+    const retry = expectOk(await storage.appendMessage(newMessage(c.id, ada, { body: 'plain', clientId: 'w1' })));
+    expect(retry.duplicate).toBe(true);
+    expect(retry.messageJson).toBeUndefined();
     await storage.close();
   });
 
