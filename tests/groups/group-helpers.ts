@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { AuthClient, Client, type ClientEvents, type ParleyError } from '@parley/sdk';
 import { startTestServer } from '@parley/server/test-support';
@@ -13,6 +14,41 @@ export interface User {
 /** A real server on port 0 (in-memory SQLite, in-process bus). */
 export function startServer(): Promise<TestServer> {
   return startTestServer({ listen: true });
+}
+
+/** A server and one signed-up, connected user per name, in order. */
+export async function serverWithUsers(...names: string[]): Promise<{ server: TestServer; users: User[] }> {
+  const server = await startServer();
+  const users: User[] = [];
+  for (const name of names) users.push(await signUp(server, name));
+  return { server, users };
+}
+
+/**
+ * For a test file: starts a server with one user per name (signed up as `prefix` + name) before
+ * its tests and stops them after. The fields are filled in by `beforeAll`.
+ *
+ * @example
+ * const t = useServerWithUsers('edit_', 'admin', 'ann');
+ * it('...', async () => { await t.ann.client.getSubscribedConversations(); });
+ */
+export function useServerWithUsers<const N extends string>(prefix: string, ...names: N[]): { server: TestServer } & Record<N, User> {
+  const fixture = {} as { server: TestServer } & Record<N, User>;
+  beforeAll(async () => {
+    const { server, users } = await serverWithUsers(...names.map((n) => prefix + n));
+    fixture.server = server;
+    names.forEach((n, i) => {
+      (fixture as Record<N, User>)[n] = users[i] as User;
+    });
+  });
+  afterAll(() => stopAll(fixture.server, names.map((n) => (fixture as Partial<Record<N, User>>)[n])));
+  return fixture;
+}
+
+/** Shuts the users' clients down, then the server (either may be missing after a failed start). */
+export async function stopAll(server: TestServer | undefined, users: (User | undefined)[]): Promise<void> {
+  for (const u of users) await u?.client.shutdown();
+  await server?.close();
 }
 
 /** Signs a user up and connects an SDK client over a real WebSocket. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, Invitation, Message } from '@parley/sdk';
-import { errorOf, nextEvent, settle, signUp, startServer, type TestServer, type User } from './group-helpers.js';
+import { errorOf, nextEvent, serverWithUsers, settle, stopAll, type TestServer, type User } from './group-helpers.js';
 
 let server: TestServer;
 let admin: User;
@@ -9,16 +9,11 @@ let ben: User;
 let cat: User;
 
 beforeAll(async () => {
-  server = await startServer();
-  admin = await signUp(server, 'admin');
-  ann = await signUp(server, 'ann');
-  ben = await signUp(server, 'ben');
-  cat = await signUp(server, 'cat');
+  let users: User[];
+  ({ server, users } = await serverWithUsers('admin', 'ann', 'ben', 'cat'));
+  [admin, ann, ben, cat] = users as [User, User, User, User];
 });
-afterAll(async () => {
-  for (const u of [admin, ann, ben, cat]) await u?.client.shutdown();
-  await server?.close();
-});
+afterAll(() => stopAll(server, [admin, ann, ben, cat]));
 
 async function groupWith(...members: User[]): Promise<Conversation> {
   const invited = members.map((m) => nextEvent(m.client, 'invitationReceived'));

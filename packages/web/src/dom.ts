@@ -66,6 +66,26 @@ export function uid(prefix: string): string {
   return `${prefix}-${counter}`;
 }
 
+/**
+ * Calls `submit` when the form is submitted, and on Enter in `input` (Shift+Enter makes a new
+ * line; Enter that ends an IME composition does nothing).
+ *
+ * @example
+ * submitOnEnter(form, textarea, () => send(textarea.value));
+ */
+export function submitOnEnter(form: HTMLFormElement, input: HTMLTextAreaElement, submit: () => void): void {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+}
+
 /** A status line that can show progress, errors or confirmations (announced politely). */
 export function statusLine(): { el: HTMLElement; set(text: string, kind?: 'error' | 'ok' | 'info'): void } {
   const el = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });

@@ -1,5 +1,5 @@
 import { LIMITS, type Message } from '@parley/protocol';
-import { h, statusLine } from '../dom.js';
+import { h, statusLine, submitOnEnter } from '../dom.js';
 import { describeError } from '../errors.js';
 import type { Conversation } from '../sdk.js';
 
@@ -30,16 +30,7 @@ export function composer(conversation: Conversation, onSent: (message: Message) 
       status.set(`Not sent: ${describeError(error)}`, 'error');
     });
   };
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    submit();
-  });
-  input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      submit();
-    }
-  });
+  submitOnEnter(form, input, submit);
   input.addEventListener('input', () => autosize(input));
   return form;
 }

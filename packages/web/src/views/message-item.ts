@@ -1,5 +1,5 @@
 import { LIMITS, type Message } from '@parley/protocol';
-import { h, replace, statusLine } from '../dom.js';
+import { h, replace, statusLine, submitOnEnter } from '../dom.js';
 import { describeError } from '../errors.js';
 import { formatFull, formatTime } from '../format.js';
 import type { Conversation } from '../sdk.js';
@@ -102,17 +102,9 @@ function startEdit(message: Message, body: HTMLElement, bar: HTMLElement, action
       status.set(`Not saved: ${describeError(error)}`, 'error');
     });
   };
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    submit();
-  });
+  submitOnEnter(form, input, submit);
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      submit();
-    } else if (event.key === 'Escape') {
-      close();
-    }
+    if (event.key === 'Escape') close();
   });
   cancel.addEventListener('click', close);
   body.replaceWith(form);

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import type { MessageChange, MessageRecord, Storage } from '../storage.js';
-import type { Database } from '../schema.js';
+import type { Database, MessagesTable } from '../schema.js';
 import { messageColumns, toMessage } from './rows.js';
 
 /**
@@ -51,29 +51,6 @@ export const listMessagesJson = async (
 };
 
 /**
- * The stored message for a client id, used to answer a retried send.
- *
- * @example
- * const original = await findByClientId(db, 'CH1', 'US1', 'c-1');
- */
-export async function findByClientId(
-  db: Kysely<Database>,
-  conversationId: string,
-  authorId: string,
-  clientId: string,
-): Promise<MessageRecord | undefined> {
-  const row = await db
-    .selectFrom('messages as m')
-    .innerJoin('users as u', 'u.id', 'm.author_id')
-    .select(messageColumns)
-    .where('m.conversation_id', '=', conversationId)
-    .where('m.author_id', '=', authorId)
-    .where('m.client_id', '=', clientId)
-    .executeTakeFirst();
-  return row && toMessage(row);
-}
-
-/**
  * One message of the conversation, removed or not.
  *
  * @example
@@ -88,6 +65,11 @@ export async function getMessage(db: Kysely<Database>, conversationId: string, m
     .where('m.id', '=', messageId)
     .executeTakeFirst();
   return row && toMessage(row);
+}
+
+/** Sets `values` on one message row (the primary key's conversation, then the id index). */
+function updateMessage(db: Kysely<Database>, conversationId: string, messageId: string, values: Updateable<MessagesTable>) {
+  return db.updateTable('messages').set(values).where('conversation_id', '=', conversationId).where('id', '=', messageId);
 }
 
 /**
@@ -109,24 +91,13 @@ export function changeMessage(
   return db.transaction().execute(async (trx) => {
     const values =
       change.kind === 'edit' ? { body: change.body, edited_at: change.at } : { body: '', attributes: '{}', removed_at: change.at };
-    const updated = await trx
-      .updateTable('messages')
-      .set(values)
-      .where('conversation_id', '=', conversationId)
-      .where('id', '=', messageId)
-      .where('removed_at', 'is', null)
-      .executeTakeFirst();
+    const updated = await updateMessage(trx, conversationId, messageId, values).where('removed_at', 'is', null).executeTakeFirst();
     const message = await getMessage(trx, conversationId, messageId);
     if (message === undefined) return undefined;
     const changed = updated.numUpdatedRows > 0n;
     if (changed && storesJson) {
       // A record has exactly the keys of the wire `Message` (the optional ones only when set).
-      await trx
-        .updateTable('messages')
-        .set({ message_json: JSON.stringify(message) })
-        .where('conversation_id', '=', conversationId)
-        .where('id', '=', messageId)
-        .execute();
+      await updateMessage(trx, conversationId, messageId, { message_json: JSON.stringify(message) }).execute();
     }
     return { message, changed };
   });

@@ -124,6 +124,42 @@ export function toMessage(row: MessagesTable & { username: string }): MessageRec
   };
 }
 
+/** A message's text columns as SQLite reads them in one row, with its author's name. */
+export interface StoredMessageFields {
+  id: string;
+  index: number;
+  authorId: string;
+  author: string;
+  body: string;
+  clientId: string | null;
+  /** JSON text. */
+  attributes: string;
+  createdAt: string;
+  editedAt: string | null;
+  removedAt: string | null;
+}
+
+/**
+ * The record of a stored message of `conversationId` from its columns.
+ *
+ * @example
+ * storedMessage('CH1', { id, index, authorId, author, body, clientId, attributes: '{}', createdAt, editedAt: null, removedAt: null });
+ */
+export function storedMessage(conversationId: string, f: StoredMessageFields): MessageRecord {
+  return {
+    id: f.id,
+    conversationId,
+    index: f.index,
+    authorId: f.authorId,
+    author: f.author,
+    body: f.body,
+    clientId: f.clientId,
+    attributes: parseAttributes(f.attributes),
+    createdAt: f.createdAt,
+    ...messageChanges(f.editedAt, f.removedAt),
+  };
+}
+
 /**
  * The optional `editedAt` / `removedAt` of a message record from their columns: absent when
  * null, so that most records (never changed) carry neither key.

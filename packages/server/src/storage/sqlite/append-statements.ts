@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageRecord } from '../storage.js';
 import type { BatchItem } from './append-batch.js';
-import { messageChanges, parseAttributes } from '../common/rows.js';
+import { storedMessage } from '../common/rows.js';
 
 /**
  * A conversation's newest index as the batch sees it. Nothing writes it back: the stored
@@ -129,18 +129,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
       const row = original.get(conversationId, authorId, clientId);
       if (row === undefined) return undefined;
       const [id, index, body, attributes, createdAt, editedAt, removedAt] = row;
-      return {
-        id,
-        conversationId,
-        index,
-        authorId,
-        author,
-        body,
-        clientId,
-        attributes: parseAttributes(attributes),
-        createdAt,
-        ...messageChanges(editedAt, removedAt),
-      };
+      return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt });
     },
   };
 }

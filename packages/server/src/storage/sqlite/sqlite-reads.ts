@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageRecord, ParticipantRecord, Storage } from '../storage.js';
 import type { ParticipantsTable } from '../schema.js';
-import { messageChanges, parseAttributes, toParticipant } from '../common/rows.js';
+import { storedMessage, toParticipant } from '../common/rows.js';
 import type { WithConnection } from './append-batcher.js';
 
 /** The reads on every history request and every WebSocket connect, served by hand-prepared statements. */
@@ -175,16 +175,5 @@ function readPage<T>(statement: PageStatement<T>, conversationId: string, page: 
 
 function toMessage(conversationId: string, row: MessageRow): MessageRecord {
   const [index, id, authorId, body, clientId, attributes, createdAt, author, editedAt, removedAt] = row;
-  return {
-    id,
-    conversationId,
-    index,
-    authorId,
-    author,
-    body,
-    clientId,
-    attributes: parseAttributes(attributes),
-    createdAt,
-    ...messageChanges(editedAt, removedAt),
-  };
+  return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt });
 }
