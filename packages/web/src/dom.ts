@@ -86,6 +86,12 @@ export function submitOnEnter(form: HTMLFormElement, input: HTMLTextAreaElement,
   });
 }
 
+/** Grows a text box with its text, up to 160 px. */
+export function autosize(input: HTMLTextAreaElement): void {
+  input.style.height = 'auto';
+  input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+}
+
 /** A status line that can show progress, errors or confirmations (announced politely). */
 export function statusLine(): { el: HTMLElement; set(text: string, kind?: 'error' | 'ok' | 'info'): void } {
   const el = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });

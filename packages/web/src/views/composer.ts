@@ -1,5 +1,5 @@
 import { LIMITS, type Message } from '@parley/protocol';
-import { h, statusLine, submitOnEnter } from '../dom.js';
+import { autosize, h, statusLine, submitOnEnter } from '../dom.js';
 import { describeError } from '../errors.js';
 import type { Conversation } from '../sdk.js';
 
@@ -33,9 +33,4 @@ export function composer(conversation: Conversation, onSent: (message: Message) 
   submitOnEnter(form, input, submit);
   input.addEventListener('input', () => autosize(input));
   return form;
-}
-
-function autosize(input: HTMLTextAreaElement): void {
-  input.style.height = 'auto';
-  input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
 }

@@ -1,5 +1,5 @@
 import { LIMITS, type Message } from '@parley/protocol';
-import { h, replace, statusLine, submitOnEnter } from '../dom.js';
+import { autosize, h, replace, statusLine, submitOnEnter } from '../dom.js';
 import { describeError } from '../errors.js';
 import { formatFull, formatTime } from '../format.js';
 import type { Conversation } from '../sdk.js';
@@ -106,9 +106,14 @@ function startEdit(message: Message, body: HTMLElement, bar: HTMLElement, action
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') close();
   });
+  input.addEventListener('input', () => {
+    autosize(input);
+    status.set('');
+  });
   cancel.addEventListener('click', close);
   body.replaceWith(form);
   bar.hidden = true;
+  autosize(input);
   input.focus();
   input.setSelectionRange(input.value.length, input.value.length);
 }
