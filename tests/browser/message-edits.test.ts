@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { describeBrowser, screenshot, visible } from './support/browser.js';
+import type { WebSocketRoute } from 'playwright-core';
+import { describeBrowser, gone, screenshot, visible } from './support/browser.js';
 import { useBrowserSuite } from './support/suite.js';
 
 describeBrowser('editing and deleting messages in two windows', () => {
@@ -72,5 +73,56 @@ describeBrowser('editing and deleting messages in two windows', () => {
       'This message was removed',
       'This message was removed',
     ]);
+  });
+
+  it('shows what was edited or removed while a window was disconnected, once it is back', { timeout: 60_000 }, async () => {
+    const { page: kim } = await suite.signedIn('kim');
+    await kim.getByRole('link', { name: 'New conversation' }).first().click();
+    await kim.getByLabel('Title').fill('Offline edits');
+    await kim.getByRole('button', { name: 'Create conversation' }).click();
+    await kim.waitForURL(/\/c\/[^/]+$/);
+    await kim.getByRole('button', { name: 'Invite' }).click();
+    const link = kim.getByRole('textbox', { name: 'Invite link' });
+    await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
+
+    // Lee's WebSocket goes through a route the test can cut, and keep cut for a while.
+    const { page: lee, context: leeContext } = await suite.signedIn('lee');
+    const sockets: WebSocketRoute[] = [];
+    let cut = false;
+    await leeContext.routeWebSocket(/\/ws/, (ws) => {
+      if (cut) return void ws.close();
+      sockets.push(ws);
+      ws.connectToServer();
+    });
+    await lee.goto(await link.inputValue());
+    await lee.getByRole('button', { name: 'Join conversation' }).click();
+    await lee.waitForURL(/\/c\/[^/]+$/);
+    const kimLog = kim.getByRole('log', { name: 'Messages' });
+    const leeLog = lee.getByRole('log', { name: 'Messages' });
+    for (const text of ['lunch at noon', 'bring the slides']) {
+      await kim.getByRole('textbox', { name: 'Message' }).fill(text);
+      await kim.keyboard.press('Enter');
+      await visible(leeLog.getByText(text, { exact: true }));
+    }
+
+    cut = true;
+    for (const socket of sockets) await socket.close();
+    const banner = lee.getByRole('status').filter({ hasText: /reconnecting/i });
+    await visible(banner, 15_000);
+    await kimLog.getByRole('button', { name: 'Edit message “lunch at noon”' }).click();
+    await kimLog.getByRole('textbox', { name: 'Edit message' }).fill('lunch at one');
+    await kimLog.getByRole('textbox', { name: 'Edit message' }).press('Enter');
+    await visible(kimLog.getByText('lunch at one', { exact: true }));
+    await kimLog.getByRole('button', { name: 'Delete message “bring the slides”' }).click();
+    await kimLog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await visible(kimLog.getByText('This message was removed'));
+    expect(await leeLog.getByText('lunch at noon', { exact: true }).count()).toBe(1);
+
+    cut = false;
+    await gone(banner, 30_000);
+    await visible(leeLog.getByText('lunch at one', { exact: true }));
+    await visible(leeLog.getByText('This message was removed'));
+    expect(await leeLog.getByText('lunch at noon').count()).toBe(0);
+    expect(await leeLog.getByText('bring the slides').count()).toBe(0);
   });
 });

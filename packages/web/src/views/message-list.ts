@@ -64,11 +64,12 @@ export class MessageList {
 
   /**
    * Redraws a message that was edited or removed, if it is shown. An older version never
-   * replaces a newer one (an edit's answer can arrive after the removal's event).
+   * replaces a newer one (an edit's answer can arrive after the removal's event), and the
+   * same version changes nothing (an edit box open on it stays open).
    */
   update(message: Message): void {
     const shown = this.items.get(message.index);
-    if (!shown || shown.message.id !== message.id || version(shown.message) > version(message)) return;
+    if (!shown || shown.message.id !== message.id || version(shown.message) >= version(message)) return;
     this.redrawOne(shown, message);
   }
 
@@ -84,12 +85,18 @@ export class MessageList {
     shown.message = message;
   }
 
-  /** After a reconnect: fills in anything newer than what is shown (duplicates are dropped). */
+  /**
+   * After a reconnect: fills in anything newer than what is shown (duplicates are dropped), and
+   * redraws the newest page's messages that were edited or removed meanwhile.
+   */
   async catchUp(): Promise<void> {
     if (!this.page) return this.load();
     try {
       const page = await this.conversation.getMessages({ limit: PAGE_SIZE });
-      for (const message of page.items) this.add(message);
+      for (const message of page.items) {
+        if (this.items.has(message.index)) this.update(message);
+        else this.add(message);
+      }
     } catch {
       // The SDK's own resume covers this too; a failed top-up is not worth a message.
     }
