@@ -11,7 +11,9 @@
  *
  * Each run signs the user up (or in, when the account exists). Without --create or --join it
  * opens the most recently active conversation. Lines typed on stdin are sent; incoming messages,
- * joins and leaves are printed. `/quit` or Ctrl-D exits.
+ * edits, removals, joins and leaves are printed, each message with its index (`#12`).
+ * `/edit 12 new text` edits your message 12, `/delete 12` removes it (an admin may remove
+ * anyone's), `/quit` or Ctrl-D exits.
  *
  * Options: --url (default http://localhost:8000), --user, --password, --create <title>,
  * --join <invite url or token>.
@@ -69,14 +71,34 @@ async function pickConversation(client) {
   return latest;
 }
 
+/** Messages seen, by index, so that `/edit` and `/delete` can name them by index. */
+const seen = new Map();
+
 async function printRecent(conversation) {
   const page = await conversation.getMessages({ limit: 10 });
   for (const message of page.items) printMessage(message);
 }
 
 function printMessage(message) {
+  seen.set(message.index, message);
   const time = new Date(message.createdAt).toLocaleTimeString();
-  console.log(`[${time}] ${message.author}: ${message.body}`);
+  const text = message.removedAt ? '(removed)' : `${message.body}${message.editedAt ? ' (edited)' : ''}`;
+  console.log(`#${message.index} [${time}] ${message.author}: ${text}`);
+}
+
+/** `/edit N text` and `/delete N`; true when the line was one of them. */
+function command(conversation, line) {
+  const match = /^\/(edit|delete)\s+(\d+)\s*(.*)$/s.exec(line);
+  if (!match) return false;
+  const [, verb, index, text] = match;
+  const message = seen.get(Number(index));
+  if (!message) {
+    console.error(`! no message #${index} seen here`);
+    return true;
+  }
+  const done = verb === 'edit' ? conversation.updateMessage(message.id, text) : conversation.removeMessage(message.id);
+  done.catch((err) => console.error(`! not ${verb === 'edit' ? 'edited' : 'removed'}: ${err.code ?? ''} ${err.message}`));
+  return true;
 }
 
 async function main() {
@@ -93,6 +115,14 @@ async function main() {
   conversation.on('messageAdded', (message) => {
     if (message.authorId !== client.user.id) printMessage(message);
   });
+  conversation.on('messageUpdated', (message) => {
+    console.log(`* #${message.index} edited by ${message.author}:`);
+    printMessage(message);
+  });
+  conversation.on('messageRemoved', ({ index, message }) => {
+    seen.set(index, message);
+    console.log(`* #${index} was removed`);
+  });
   conversation.on('participantJoined', ({ participant }) => console.log(`* ${participant.username} joined`));
   conversation.on('participantLeft', ({ participant }) => console.log(`* ${participant.username} left`));
   conversation.on('removed', ({ reason }) => {
@@ -105,12 +135,12 @@ async function main() {
   });
   client.on('error', (err) => console.error(`! ${err.code}: ${err.message}`));
 
-  console.log('Type a message and press Enter (/quit to leave).');
+  console.log('Type a message and press Enter (/edit N text, /delete N, /quit to leave).');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const body = line.trim();
     if (body === '/quit') return rl.close();
-    if (!body) return;
+    if (!body || command(conversation, body)) return;
     conversation.sendMessage(body).then(
       (message) => printMessage(message),
       (err) => console.error(`! not sent: ${err.message}`),
