@@ -104,6 +104,39 @@ describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => 
     expect(denied.status).toBe(404);
   });
 
+  it('carries edits and removals across processes, and every process reads them back', async () => {
+    const ada = await Account.signUp(p1, 'ada');
+    const bob = await Account.signUp(p2, 'bob');
+    const room = await groupOf(p1, ada, [[bob, p2]]);
+    const [adaP1, bobP2] = await Promise.all([connect(ada, p1), connect(bob, p2)]);
+    const mine = await adaP1.send(room, 'see you at 11');
+    const bobs = await bobP2.send(room, 'spam');
+
+    // Ada edits on the other process than her socket's; both sockets hear of it.
+    const edited = await ada.api<{ message: { body: string; editedAt?: string } }>(p2, 'PATCH', `/conversations/${room}/messages/${mine.id}`, {
+      body: 'see you at 10',
+    });
+    expect(edited.message.editedAt).toEqual(expect.any(String));
+    for (const socket of [adaP1, bobP2]) {
+      const event = await socket.event('messageUpdated', (d) => (d.message as { id: string }).id === mine.id);
+      expect(event.data?.message).toEqual(edited.message);
+    }
+    // Ada, the admin, removes Bob's message through p1; Bob, on p2, may not remove hers.
+    await ada.api(p1, 'DELETE', `/conversations/${room}/messages/${bobs.id}`);
+    const removed = await bobP2.event('messageRemoved', (d) => d.messageId === bobs.id);
+    expect(removed.data).toMatchObject({ conversationId: room, index: bobs.index, message: { body: '', removedAt: expect.any(String) } });
+    const refused = await bob.request(p2, 'DELETE', `/conversations/${room}/messages/${mine.id}`);
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'not_message_author' } } });
+
+    for (const at of [p1, p2]) {
+      const page = await bob.api<{ messages: { body: string; editedAt?: string; removedAt?: string }[] }>(at, 'GET', `/conversations/${room}/messages`);
+      expect(page.messages.map((m) => [m.body, m.editedAt !== undefined, m.removedAt !== undefined])).toEqual([
+        ['see you at 10', true, false],
+        ['', false, true],
+      ]);
+    }
+  });
+
   it('gives concurrent senders on both processes gapless, unique indexes in one order everywhere', async () => {
     const users = await Promise.all([
       Account.signUp(p1, 's1'),
