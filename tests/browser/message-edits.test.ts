@@ -40,6 +40,8 @@ describeBrowser('editing and deleting messages in two windows', () => {
     const editor = irisLog.getByRole('textbox', { name: 'Edit message' });
     await editor.press('Escape');
     expect(await editor.count()).toBe(0);
+    // The focus goes back where it was, on the Edit button.
+    expect(await iris.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Edit message “meet at 11”');
     await mine.getByRole('button', { name: 'Edit message “meet at 11”' }).click();
     // A blank body is refused in place, and the text box stays open.
     await editor.fill('   ');

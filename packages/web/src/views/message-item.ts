@@ -51,7 +51,7 @@ function actionBar(message: Message, mine: boolean, body: HTMLElement, actions: 
       ? h('button', { type: 'button', class: 'link-button', 'aria-label': `Edit message “${about}”` }, 'Edit')
       : null;
     const del = h('button', { type: 'button', class: 'link-button', 'aria-label': `Delete message “${about}”` }, 'Delete');
-    edit?.addEventListener('click', () => startEdit(message, body, bar, actions));
+    edit?.addEventListener('click', () => startEdit(message, body, bar, edit, actions));
     del.addEventListener('click', confirmDelete);
     replace(bar, edit, del, status.el);
   };
@@ -77,8 +77,11 @@ function actionBar(message: Message, mine: boolean, body: HTMLElement, actions: 
   return bar;
 }
 
-/** Swaps the body for a labelled text box; Enter (or Save) saves, Escape (or Cancel) gives up. */
-function startEdit(message: Message, body: HTMLElement, bar: HTMLElement, actions: MessageActions): void {
+/**
+ * Swaps the body for a labelled text box; Enter (or Save) saves, Escape (or Cancel) gives up
+ * and puts the focus back on the Edit button.
+ */
+function startEdit(message: Message, body: HTMLElement, bar: HTMLElement, editButton: HTMLElement, actions: MessageActions): void {
   const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: 2, maxlength: LIMITS.messageBodyMax });
   input.value = message.body;
   const save = h('button', { type: 'submit', class: 'btn btn-small btn-primary' }, 'Save');
@@ -88,6 +91,7 @@ function startEdit(message: Message, body: HTMLElement, bar: HTMLElement, action
   const close = (): void => {
     form.replaceWith(body);
     bar.hidden = false;
+    editButton.focus();
   };
   const submit = (): void => {
     const text = input.value;
