@@ -46,7 +46,8 @@ function actionBar(message: Message, mine: boolean, body: HTMLElement, actions: 
   const about = snippet(message.body);
   const bar = h('div', { class: 'message-actions' });
   const status = statusLine();
-  const idle = (): void => {
+  /** The Edit and Delete buttons; returns Delete, to take the focus back after a confirmation. */
+  const idle = (): HTMLElement => {
     const edit = mine
       ? h('button', { type: 'button', class: 'link-button', 'aria-label': `Edit message “${about}”` }, 'Edit')
       : null;
@@ -54,19 +55,20 @@ function actionBar(message: Message, mine: boolean, body: HTMLElement, actions: 
     edit?.addEventListener('click', () => startEdit(message, body, bar, edit, actions));
     del.addEventListener('click', confirmDelete);
     replace(bar, edit, del, status.el);
+    return del;
   };
   const confirmDelete = (): void => {
     const yes = h('button', { type: 'button', class: 'link-button danger' }, 'Delete');
     const no = h('button', { type: 'button', class: 'link-button' }, 'Cancel');
     replace(bar, h('span', { class: 'confirm-text' }, 'Delete this message?'), yes, no, status.el);
-    no.addEventListener('click', idle);
+    no.addEventListener('click', () => idle().focus());
     yes.addEventListener('click', () => {
       yes.disabled = true;
       actions.conversation.removeMessage(message.id).then(
         // The bubble is redrawn by the `messageRemoved` event.
         () => undefined,
         (error: unknown) => {
-          idle();
+          idle().focus();
           status.set(`Not deleted: ${describeError(error)}`, 'error');
         },
       );
