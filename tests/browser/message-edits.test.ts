@@ -1,24 +1,40 @@
 import { expect, it } from 'vitest';
-import type { WebSocketRoute } from 'playwright-core';
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { describeBrowser, gone, screenshot, visible } from './support/browser.js';
-import { useBrowserSuite } from './support/suite.js';
+import { useBrowserSuite, type BrowserSuite } from './support/suite.js';
+
+/**
+ * `owner` creates a conversation called `title` and `guest` joins it by its invite link;
+ * `beforeJoin` runs on the guest's context first (to route its WebSocket).
+ */
+async function twoInAConversation(
+  suite: BrowserSuite,
+  owner: string,
+  guest: string,
+  title: string,
+  beforeJoin: (context: BrowserContext) => Promise<void> = async () => undefined,
+): Promise<{ owner: Page; guest: Page }> {
+  const { page: first } = await suite.signedIn(owner);
+  await first.getByRole('link', { name: 'New conversation' }).first().click();
+  await first.getByLabel('Title').fill(title);
+  await first.getByRole('button', { name: 'Create conversation' }).click();
+  await first.waitForURL(/\/c\/[^/]+$/);
+  await first.getByRole('button', { name: 'Invite' }).click();
+  const link = first.getByRole('textbox', { name: 'Invite link' });
+  await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
+  const { page: second, context } = await suite.signedIn(guest);
+  await beforeJoin(context);
+  await second.goto(await link.inputValue());
+  await second.getByRole('button', { name: 'Join conversation' }).click();
+  await second.waitForURL(/\/c\/[^/]+$/);
+  return { owner: first, guest: second };
+}
 
 describeBrowser('editing and deleting messages in two windows', () => {
   const suite = useBrowserSuite();
 
   it('the author edits and deletes, an admin deletes a member’s message, and both windows follow live', { timeout: 60_000 }, async () => {
-    const { page: iris } = await suite.signedIn('iris');
-    await iris.getByRole('link', { name: 'New conversation' }).first().click();
-    await iris.getByLabel('Title').fill('Edits');
-    await iris.getByRole('button', { name: 'Create conversation' }).click();
-    await iris.waitForURL(/\/c\/[^/]+$/);
-    await iris.getByRole('button', { name: 'Invite' }).click();
-    const link = iris.getByRole('textbox', { name: 'Invite link' });
-    await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
-    const { page: jack } = await suite.signedIn('jack');
-    await jack.goto(await link.inputValue());
-    await jack.getByRole('button', { name: 'Join conversation' }).click();
-    await jack.waitForURL(/\/c\/[^/]+$/);
+    const { owner: iris, guest: jack } = await twoInAConversation(suite, 'iris', 'jack', 'Edits');
 
     const irisLog = iris.getByRole('log', { name: 'Messages' });
     const jackLog = jack.getByRole('log', { name: 'Messages' });
@@ -78,27 +94,16 @@ describeBrowser('editing and deleting messages in two windows', () => {
   });
 
   it('shows what was edited or removed while a window was disconnected, once it is back', { timeout: 60_000 }, async () => {
-    const { page: kim } = await suite.signedIn('kim');
-    await kim.getByRole('link', { name: 'New conversation' }).first().click();
-    await kim.getByLabel('Title').fill('Offline edits');
-    await kim.getByRole('button', { name: 'Create conversation' }).click();
-    await kim.waitForURL(/\/c\/[^/]+$/);
-    await kim.getByRole('button', { name: 'Invite' }).click();
-    const link = kim.getByRole('textbox', { name: 'Invite link' });
-    await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
-
     // Lee's WebSocket goes through a route the test can cut, and keep cut for a while.
-    const { page: lee, context: leeContext } = await suite.signedIn('lee');
     const sockets: WebSocketRoute[] = [];
     let cut = false;
-    await leeContext.routeWebSocket(/\/ws/, (ws) => {
-      if (cut) return void ws.close();
-      sockets.push(ws);
-      ws.connectToServer();
-    });
-    await lee.goto(await link.inputValue());
-    await lee.getByRole('button', { name: 'Join conversation' }).click();
-    await lee.waitForURL(/\/c\/[^/]+$/);
+    const { owner: kim, guest: lee } = await twoInAConversation(suite, 'kim', 'lee', 'Offline edits', (context) =>
+      context.routeWebSocket(/\/ws/, (ws) => {
+        if (cut) return void ws.close();
+        sockets.push(ws);
+        ws.connectToServer();
+      }),
+    );
     const kimLog = kim.getByRole('log', { name: 'Messages' });
     const leeLog = lee.getByRole('log', { name: 'Messages' });
     for (const text of ['lunch at noon', 'bring the slides']) {
