@@ -75,6 +75,9 @@ describeBrowser('editing and deleting messages in two windows', () => {
     // Iris deletes hers (confirmed in place), then, as admin, Jack's.
     await irisLog.getByRole('button', { name: 'Delete message “meet at 10”' }).click();
     await screenshot(iris, 'message-delete-confirm');
+    await expect.poll(() => iris.evaluate(() => document.activeElement?.textContent)).toBe('Delete');
+    expect(await irisLog.getByRole('button', { name: 'Delete', exact: true }).getAttribute('aria-describedby')).toBeTruthy();
+    await visible(irisLog.getByRole('button', { name: 'Delete', exact: true }).and(iris.getByRole('button', { description: 'Delete this message?' })));
     await irisLog.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect.poll(() => jackLog.getByText('This message was removed').count()).toBe(1);
     await screenshot(jack, 'message-removed-member');

@@ -1,5 +1,5 @@
 import { LIMITS, type Message } from '@parley/protocol';
-import { autosize, h, replace, statusLine, submitOnEnter } from '../dom.js';
+import { autosize, h, replace, statusLine, submitOnEnter, uid } from '../dom.js';
 import { describeError } from '../errors.js';
 import { formatFull, formatTime } from '../format.js';
 import type { Conversation } from '../sdk.js';
@@ -58,9 +58,11 @@ function actionBar(message: Message, mine: boolean, body: HTMLElement, actions: 
     return del;
   };
   const confirmDelete = (): void => {
-    const yes = h('button', { type: 'button', class: 'link-button danger' }, 'Delete');
+    // The question is the confirming button's description, read out when the focus lands on it.
+    const question = h('span', { class: 'confirm-text', id: uid('confirm') }, 'Delete this message?');
+    const yes = h('button', { type: 'button', class: 'link-button danger', 'aria-describedby': question.id }, 'Delete');
     const no = h('button', { type: 'button', class: 'link-button' }, 'Cancel');
-    replace(bar, h('span', { class: 'confirm-text' }, 'Delete this message?'), yes, no, status.el);
+    replace(bar, question, yes, no, status.el);
     no.addEventListener('click', () => idle().focus());
     yes.addEventListener('click', () => {
       yes.disabled = true;
