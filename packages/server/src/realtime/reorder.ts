@@ -58,10 +58,12 @@ export class Reorder {
   private emit(conversationId: string, envelope: BusEnvelope, index: number): void {
     this.last.set(conversationId, index);
     this.deliver(envelope);
+    // Most of the time nothing at all is held: skip the lookup on the hot path.
+    if (this.held.size === 0) return;
     const held = this.held.get(conversationId);
     const changes = held?.changes.get(index);
-    if (!changes) return;
-    held?.changes.delete(index);
+    if (!held || !changes) return;
+    held.changes.delete(index);
     for (const change of changes) this.deliver(change);
   }
 

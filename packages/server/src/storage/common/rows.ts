@@ -110,21 +110,21 @@ export function toParticipant(row: ParticipantsTable & { username: string }): Pa
 
 /** Maps a `messages` row joined with the author's name. */
 export function toMessage(row: MessagesTable & { username: string }): MessageRecord {
-  return {
+  return storedMessage(row.conversation_id, {
     id: row.id,
-    conversationId: row.conversation_id,
     index: toNumber(row.idx),
     authorId: row.author_id,
     author: row.username,
     body: row.body,
     clientId: row.client_id,
-    attributes: parseAttributes(row.attributes),
+    attributes: row.attributes,
     createdAt: row.created_at,
-    ...messageChanges(row.edited_at, row.removed_at),
-  };
+    editedAt: row.edited_at ?? null,
+    removedAt: row.removed_at ?? null,
+  });
 }
 
-/** A message's text columns as SQLite reads them in one row, with its author's name. */
+/** A message's columns as stored, with its author's name. */
 export interface StoredMessageFields {
   id: string;
   index: number;
@@ -140,13 +140,14 @@ export interface StoredMessageFields {
 }
 
 /**
- * The record of a stored message of `conversationId` from its columns.
+ * The record of a stored message of `conversationId` from its columns. `editedAt` and
+ * `removedAt` are set only when the message was changed, so that most records carry neither key.
  *
  * @example
  * storedMessage('CH1', { id, index, authorId, author, body, clientId, attributes: '{}', createdAt, editedAt: null, removedAt: null });
  */
 export function storedMessage(conversationId: string, f: StoredMessageFields): MessageRecord {
-  return {
+  const record: MessageRecord = {
     id: f.id,
     conversationId,
     index: f.index,
@@ -156,28 +157,11 @@ export function storedMessage(conversationId: string, f: StoredMessageFields): M
     clientId: f.clientId,
     attributes: parseAttributes(f.attributes),
     createdAt: f.createdAt,
-    ...messageChanges(f.editedAt, f.removedAt),
   };
+  if (f.editedAt !== null) record.editedAt = iso(f.editedAt);
+  if (f.removedAt !== null) record.removedAt = iso(f.removedAt);
+  return record;
 }
-
-/**
- * The optional `editedAt` / `removedAt` of a message record from their columns: absent when
- * null, so that most records (never changed) carry neither key.
- *
- * @example
- * ({ ...record, ...messageChanges(row.edited_at, row.removed_at) })
- */
-export function messageChanges(
-  editedAt: string | null | undefined,
-  removedAt: string | null | undefined,
-): { editedAt?: string; removedAt?: string } {
-  if ((editedAt === null || editedAt === undefined) && (removedAt === null || removedAt === undefined)) return NO_CHANGES;
-  const changes: { editedAt?: string; removedAt?: string } = {};
-  if (editedAt !== null && editedAt !== undefined) changes.editedAt = iso(editedAt);
-  if (removedAt !== null && removedAt !== undefined) changes.removedAt = iso(removedAt);
-  return changes;
-}
-const NO_CHANGES: { editedAt?: string; removedAt?: string } = Object.freeze({});
 
 /** Maps an `invites` row. */
 export function toInvite(row: InvitesTable): InviteRecord {

@@ -9,9 +9,9 @@ import type { BatchItem, Outcome } from './append-batch.js';
  * string (measured: ~1.4 us per message object against ~0.4 us for its 7 strings, and ~2.9
  * against ~0.1 us per result), and the event loop already holds every message, so a new one's
  * record is rebuilt there (`storedResult`). The wire JSON the worker built for `message_json`
- * comes back with it, so that the event loop need not serialise the message again. Only rare outcomes (a duplicate, a refusal, an
- * error) travel as objects; errors as name, message and code, because a clone of an Error
- * keeps neither its class nor its `code`.
+ * comes back with it, so that the event loop need not serialise the message again. Only rare
+ * outcomes (a duplicate, a refusal, an error) travel as objects; errors as name, message and
+ * code, because a clone of an Error keeps neither its class nor its `code`.
  */
 
 /** Settings of the worker's connection, fixed at start. */
