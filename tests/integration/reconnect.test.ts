@@ -103,4 +103,59 @@ describe('SDK against a real server: reconnect', () => {
     await vi.waitFor(() => expect(added.mock.calls.map(([c]) => c.id)).toContain(conversation.id), { timeout: 10_000 });
     expect(added.mock.calls.filter(([c]) => c.id === conversation.id)).toHaveLength(1);
   });
+
+  it('edits and removals made while a reader is away reach it once, in the order made, after it reconnects', async () => {
+    const tracked = trackedWebSocket();
+    const author = await signUp(server.baseUrl, 'editor');
+    const reader = await signUp(server.baseUrl, 'away', { WebSocket: tracked.Ctor });
+    users.push(author, reader);
+    const [authorConv, readerConv] = await sharedConversation('Edited while away', author, reader);
+    const added: Message[] = [];
+    const changes: [string, number, string][] = [];
+    readerConv!.on('messageAdded', (m) => added.push(m));
+    readerConv!.on('messageUpdated', (m) => changes.push(['updated', m.index, m.body]));
+    readerConv!.on('messageRemoved', ({ index, message }) => changes.push(['removed', index, message.body]));
+    const sent: Message[] = [];
+    for (const body of ['m1', 'm2', 'm3', 'm4']) sent.push(await authorConv!.sendMessage(body));
+    const [m1, m2, m3] = sent as [Message, Message, Message];
+    await vi.waitFor(() => expect(readerConv!.lastMessageIndex).toBe(4));
+
+    // Seen live, before going away.
+    await authorConv!.updateMessage(m1.id, 'm1 live');
+    await vi.waitFor(() => expect(changes).toEqual([['updated', 1, 'm1 live']]));
+    expect(readerConv!.lastChangeIndex).toBe(1);
+
+    tracked.setOffline(true);
+    tracked.sockets.at(-1)?.terminate();
+    await vi.waitFor(() => expect(reader.client.connectionState).not.toBe('connected'));
+    await authorConv!.updateMessage(m3.id, 'm3 edited');
+    await authorConv!.updateMessage(m2.id, 'm2 first');
+    await authorConv!.updateMessage(m2.id, 'm2 second');
+    await authorConv!.removeMessage(m3.id);
+    const m5 = await authorConv!.sendMessage('m5');
+    await authorConv!.updateMessage(m5.id, 'm5 edited');
+    expect(changes).toHaveLength(1);
+
+    tracked.setOffline(false);
+    await vi.waitFor(() => expect(added.map((m) => m.index)).toContain(5), { timeout: 10_000 });
+    // Each message changed while away comes once, as it is now, in the order of its latest
+    // change; the one seen live does not come again, and m5 arrives with its edit.
+    expect(changes).toEqual([
+      ['updated', 1, 'm1 live'],
+      ['updated', 2, 'm2 second'],
+      ['removed', 3, ''],
+    ]);
+    expect(added.find((m) => m.index === 5)).toMatchObject({ body: 'm5 edited', changeIndex: 6 });
+    expect(readerConv!.lastChangeIndex).toBe(6);
+    expect(readerConv!.lastMessage).toMatchObject({ index: 5, body: 'm5 edited' });
+
+    // Away and back again with nothing changed: nothing is replayed.
+    tracked.sockets.at(-1)?.terminate();
+    await vi.waitFor(() => expect(tracked.sockets.filter((ws) => ws.readyState === ws.OPEN)).toHaveLength(1));
+    await vi.waitFor(() => expect(reader.client.connectionState).toBe('connected'));
+    await authorConv!.updateMessage(m1.id, 'm1 after');
+    await vi.waitFor(() => expect(changes.at(-1)).toEqual(['updated', 1, 'm1 after']));
+    expect(changes).toHaveLength(4);
+    expect(added.map((m) => m.index)).toEqual([1, 2, 3, 4, 5]);
+  });
 });

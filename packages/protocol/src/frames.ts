@@ -26,14 +26,22 @@ export const SendFrame = Type.Object(
 );
 export type SendFrame = Static<typeof SendFrame>;
 
-/** Sent after (re)connecting: the last index seen per conversation. Missed messages follow. */
+/** Per conversation id, a counter the client has seen up to. */
+const Positions = Type.Record(Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0, maximum: LIMITS.indexMax }), {
+  maxProperties: 10_000,
+});
+
+/**
+ * Sent after (re)connecting: the last index seen per conversation, and optionally the last
+ * `changeIndex` seen. Missed messages follow, then the edits and removals missed of messages the
+ * client already had (only for conversations named in `changes`).
+ */
 export const ResumeFrame = Type.Object(
   {
     type: Type.Literal('resume'),
     ref: Ref,
-    positions: Type.Record(Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0, maximum: LIMITS.indexMax }), {
-      maxProperties: 10_000,
-    }),
+    positions: Positions,
+    changes: Type.Optional(Positions),
   },
   { additionalProperties: false },
 );

@@ -48,6 +48,12 @@ export const Message = Type.Object({
    * attributes are `{}`.
    */
   removedAt: Type.Optional(Timestamp),
+  /**
+   * The conversation's change counter at this message's latest edit or removal; absent until
+   * then. Each edit or removal in a conversation takes the next number (1, 2, 3 ...), so a
+   * client that remembers the highest it saw can `resume` the changes it missed.
+   */
+  changeIndex: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type Message = Static<typeof Message>;
 
@@ -75,6 +81,8 @@ export const Conversation = Type.Object({
   lastActivityAt: Timestamp,
   /** Index of the newest message, 0 when there is none. */
   lastMessageIndex: Type.Integer({ minimum: 0 }),
+  /** The `changeIndex` of the latest edit or removal of a message, 0 when there was none. */
+  lastChangeIndex: Type.Integer({ minimum: 0 }),
 });
 export type Conversation = Static<typeof Conversation>;
 

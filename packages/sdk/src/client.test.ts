@@ -19,6 +19,8 @@ class FakeServer {
   restCalls: string[] = [];
   /** A path whose requests never answer (until aborted). */
   hang = '';
+  /** The conversation's change counter. */
+  changeIndex = 0;
 
   summary(): ConversationSummary {
     const last = this.messages.at(-1) ?? null;
@@ -26,7 +28,7 @@ class FakeServer {
     return {
       conversation: {
         id: 'c1', title: 'Room', subject: '', attributes: {}, invitePolicy: 'members', createdBy: 'u1',
-        createdAt: now, updatedAt: now, lastActivityAt: now, lastMessageIndex: last?.index ?? 0,
+        createdAt: now, updatedAt: now, lastActivityAt: now, lastMessageIndex: last?.index ?? 0, lastChangeIndex: this.changeIndex,
       },
       myRole: 'admin', myStatus: 'joined', unreadCount: 0, lastMessage: last,
     };
@@ -47,6 +49,15 @@ class FakeServer {
   publish(body: string): Message {
     const m = this.add(body);
     for (const s of this.open()) s.deliver({ type: 'event', name: 'messageAdded', data: { conversationId: 'c1', message: m } });
+    return m;
+  }
+
+  /** Edits message `index` (its next change index), delivering `messageUpdated` when `live`. */
+  edit(index: number, body: string, live: boolean): Message {
+    this.changeIndex += 1;
+    const m: Message = { ...this.messages[index - 1]!, body, editedAt: new Date().toISOString(), changeIndex: this.changeIndex };
+    this.messages[index - 1] = m;
+    if (live) for (const s of this.open()) s.deliver(updated(m));
     return m;
   }
 
@@ -89,6 +100,11 @@ class FakeServer {
       if (!existed) for (const s of this.open()) s.deliver({ type: 'event', name: 'messageAdded', data: { conversationId: 'c1', message: m } });
     } else if (frame.type === 'resume') {
       const from = frame.positions.c1 ?? 0;
+      const lastChange = frame.changes?.c1;
+      if (lastChange !== undefined) {
+        const changed = this.messages.filter((x) => x.index <= from && (x.changeIndex ?? 0) > lastChange);
+        for (const m of changed.sort((a, b) => (a.changeIndex ?? 0) - (b.changeIndex ?? 0))) socket.deliver(updated(m));
+      }
       for (const m of this.messages.filter((x) => x.index > from)) {
         socket.deliver({ type: 'event', name: 'messageAdded', data: { conversationId: 'c1', message: m } });
       }
@@ -154,6 +170,10 @@ class FakeSocket {
   }
 }
 
+function updated(message: Message): ServerFrame {
+  return { type: 'event', name: 'messageUpdated', data: { conversationId: 'c1', message } };
+}
+
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
@@ -206,6 +226,34 @@ describe('Client (against a fake server)', () => {
     expect(states).toEqual(['disconnected', 'connecting', 'connected']);
     const resume = server.frames.find((f) => f.type === 'resume');
     expect(resume).toMatchObject({ positions: { c1: 2 } });
+  });
+
+  it('emits each change once, never an older state over a newer one, and resumes from its last change index', async () => {
+    const server = new FakeServer();
+    for (const body of ['1', '2', '3']) server.add(body);
+    server.edit(1, 'before the client', false);
+    const client = await connect(server);
+    const [conversation] = await client.getSubscribedConversations();
+    expect(conversation?.lastChangeIndex).toBe(1);
+    const seen: [number, string][] = [];
+    client.on('messageUpdated', (m) => seen.push([m.index, m.body]));
+
+    const first = server.edit(2, 'two', true);
+    server.last().deliver(updated(first)); // the same change again (a live event and a replay)
+    const newer = server.edit(2, 'two again', true);
+    server.last().deliver(updated(first)); // an older state after a newer one
+    expect(seen).toEqual([[2, 'two'], [2, 'two again']]);
+    expect(conversation?.lastChangeIndex).toBe(newer.changeIndex);
+    expect(conversation?.lastMessage).toMatchObject({ index: 3, body: '3' });
+
+    server.last().drop();
+    server.edit(3, 'three while away', false);
+    server.edit(1, 'one while away', false);
+    await vi.waitFor(() => expect(seen).toHaveLength(4));
+    expect(seen.slice(2)).toEqual([[3, 'three while away'], [1, 'one while away']]);
+    expect(server.frames.find((f) => f.type === 'resume')).toMatchObject({ positions: { c1: 3 }, changes: { c1: 3 } });
+    expect(conversation?.lastChangeIndex).toBe(5);
+    expect(conversation?.lastMessage).toMatchObject({ index: 3, body: 'three while away' });
   });
 
   it('fetches a gap over REST instead of skipping a message', async () => {

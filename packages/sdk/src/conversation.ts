@@ -41,6 +41,9 @@ export interface ConversationHost {
  * conversation.on('messageAdded', (m) => console.log(`${m.author}: ${m.body}`));
  * await conversation.sendMessage('hello');
  */
+/** Messages per conversation whose newest change is remembered to drop repeats. */
+const CHANGES_REMEMBERED = 1000;
+
 export class Conversation extends TypedEmitter<ConversationEvents> {
   private data: ConversationData;
   private role: Role;
@@ -48,6 +51,10 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
   private unread: number;
   private last: Message | null;
   private lastTyping = 0;
+  /** The highest `changeIndex` received (or known when the conversation became known). */
+  private changeCursor: number;
+  /** Per message id, the newest `changeIndex` delivered, so a change is emitted once and never undone by an older one. */
+  private readonly changesSeen = new Map<string, number>();
 
   /** @internal */
   constructor(
@@ -60,6 +67,7 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
     this.status = summary.myStatus;
     this.unread = summary.unreadCount;
     this.last = summary.lastMessage;
+    this.changeCursor = summary.conversation.lastChangeIndex;
   }
 
   get id(): string { return this.data.id; }
@@ -74,6 +82,11 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
   /** Index of the newest message known, 0 when there is none. */
   get lastMessageIndex(): number { return this.data.lastMessageIndex; }
   get lastActivityAt(): string { return this.data.lastActivityAt; }
+  /**
+   * The newest edit or removal this client has heard of (a message's `changeIndex`); a
+   * reconnect resumes the changes after it.
+   */
+  get lastChangeIndex(): number { return this.changeCursor; }
   get myRole(): Role { return this.role; }
   get myStatus(): ParticipantStatus { return this.status; }
   /** Messages by others since my read position (counted from when I joined). */
@@ -318,6 +331,8 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
 
   /** @internal A new message: count it as unread unless it is mine or already counted. */
   applyMessage(message: Message): void {
+    // Replayed after a reconnect, a message comes as it is now, edits included.
+    this.noteChange(message);
     if (message.index <= this.data.lastMessageIndex) {
       if (this.last && this.last.index < message.index) this.last = message;
       return;
@@ -329,7 +344,31 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
 
   /** @internal A message was edited or removed: keep `lastMessage` as it is now. */
   applyMessageUpdate(message: Message): void {
-    if (this.last?.id === message.id) this.last = message;
+    if (this.last?.id === message.id && (this.last.changeIndex ?? 0) <= (message.changeIndex ?? Infinity)) this.last = message;
+  }
+
+  /**
+   * @internal A `messageUpdated` or `messageRemoved` arrived, live or replayed by a resume.
+   * False when this change (or a newer one of the same message) was already delivered.
+   */
+  acceptChange(message: Message): boolean {
+    if (!this.noteChange(message)) return false;
+    this.applyMessageUpdate(message);
+    return true;
+  }
+
+  /** Remembers the message's `changeIndex`; false when it (or a newer one) was already seen. */
+  private noteChange(message: Message): boolean {
+    const at = message.changeIndex;
+    if (at === undefined) return true;
+    const seen = this.changesSeen.get(message.id);
+    if (seen !== undefined && seen >= at) return false;
+    this.changesSeen.delete(message.id);
+    this.changesSeen.set(message.id, at);
+    // Only a stale replay needs the memory: forget the longest-unchanged messages first.
+    if (this.changesSeen.size > CHANGES_REMEMBERED) this.changesSeen.delete(this.changesSeen.keys().next().value as string);
+    if (at > this.changeCursor) this.changeCursor = at;
+    return true;
   }
 
   /** @internal */

@@ -187,10 +187,10 @@ export class ClientCore implements ConversationHost {
       case 'messageAdded':
         return this.sequencer.push(frame.data.message);
       case 'messageUpdated':
-        this.conversations.get(frame.data.conversationId)?.applyMessageUpdate(frame.data.message);
+        if (this.conversations.get(frame.data.conversationId)?.acceptChange(frame.data.message) === false) return;
         return this.fanOut(frame.data.conversationId, 'messageUpdated', frame.data.message);
       case 'messageRemoved':
-        this.conversations.get(frame.data.conversationId)?.applyMessageUpdate(frame.data.message);
+        if (this.conversations.get(frame.data.conversationId)?.acceptChange(frame.data.message) === false) return;
         return this.fanOut(frame.data.conversationId, 'messageRemoved', frame.data);
       case 'conversationAdded':
         this.upsert(frame.data.conversation, true);
@@ -268,11 +268,18 @@ export class ClientCore implements ConversationHost {
     }
   }
 
-  /** After a reconnect: resume from the last index per conversation, re-send, re-list. */
+  /**
+   * After a reconnect: resume from the last index and the last change per conversation (the
+   * server replays the messages, then the edits and removals missed), re-send, re-list.
+   */
   private async resync(): Promise<void> {
     const positions = this.sequencer.positions();
-    for (const [id, c] of this.conversations) if (positions[id] === undefined) positions[id] = c.lastMessageIndex;
-    const resumed = this.realtime.request({ type: 'resume', positions });
+    const changes: Record<string, number> = {};
+    for (const [id, c] of this.conversations) {
+      if (positions[id] === undefined) positions[id] = c.lastMessageIndex;
+      changes[id] = c.lastChangeIndex;
+    }
+    const resumed = this.realtime.request({ type: 'resume', positions, changes });
     this.outbox.flush();
     try {
       const reply = await resumed;

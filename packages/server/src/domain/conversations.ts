@@ -52,6 +52,7 @@ export class Conversations {
       updatedAt: now,
       lastActivityAt: now,
       lastMessageIndex: 0,
+      lastChangeIndex: 0,
     };
     const participants: NewParticipant[] = [
       { userId: actor.id, role: 'admin', status: 'joined', invitedBy: null },

@@ -118,6 +118,26 @@ export class Messages {
   }
 
   /**
+   * The messages up to index `upTo` edited or removed after the conversation's change counter
+   * stood at `afterChange`, in the order of their latest change: what a client that saw messages
+   * up to `upTo` and changes up to `afterChange` missed, each in its current state.
+   *
+   * @example
+   * const { messages, hasMore } = await messages.changes(user, conversationId, { afterChange: 3, upTo: 120 });
+   */
+  async changes(
+    actor: UserRecord,
+    conversationId: string,
+    page: { afterChange: number; upTo: number; limit?: number },
+  ): Promise<MessagePage> {
+    await requireJoined(this.ctx, conversationId, actor.id);
+    const { afterChange, upTo } = page;
+    const limit = page.limit ?? LIMITS.pageSizeMax;
+    const { messages, hasMore } = await this.ctx.storage.listChangedMessages(conversationId, { afterChange, upTo, limit });
+    return { messages: messages.map(presentMessage), hasMore };
+  }
+
+  /**
    * `history` as the JSON text of its `MessagePage`, for the REST route: the storage writes the
    * messages' JSON itself, so no object is built per message.
    */

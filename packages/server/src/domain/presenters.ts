@@ -42,6 +42,7 @@ export function presentMessage(m: MessageRecord): Message {
   };
   if (m.editedAt !== undefined) message.editedAt = m.editedAt;
   if (m.removedAt !== undefined) message.removedAt = m.removedAt;
+  if (m.changeIndex !== undefined) message.changeIndex = m.changeIndex;
   return message;
 }
 
@@ -72,6 +73,7 @@ export function presentConversation(c: ConversationRecord): Conversation {
     updatedAt: c.updatedAt,
     lastActivityAt: c.lastActivityAt,
     lastMessageIndex: c.lastMessageIndex,
+    lastChangeIndex: c.lastChangeIndex,
   };
 }
 

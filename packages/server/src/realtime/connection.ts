@@ -105,7 +105,7 @@ export class Connection implements RoomMember {
         return;
       }
       case 'resume':
-        return this.resume(frame.positions, frame.ref);
+        return this.resume(frame.positions, frame.changes ?? {}, frame.ref);
       case 'read':
         await this.domain.messages.markRead(this.user, frame.conversationId, frame.index);
         this.send(withRef({ type: 'ok' }, frame.ref));
@@ -120,25 +120,54 @@ export class Connection implements RoomMember {
     }
   }
 
-  /** Replays what the client missed, oldest first, then says `resumed`. */
-  private async resume(positions: Record<string, number>, ref: string | undefined): Promise<void> {
+  /**
+   * Replays what the client missed, then says `resumed`: per conversation (where `changes` names
+   * it) the edits and removals of the messages it already had, in the order they were made, then
+   * the messages after its position, oldest first.
+   */
+  private async resume(positions: Record<string, number>, changes: Record<string, number>, ref: string | undefined): Promise<void> {
     const gone: string[] = [];
     for (const [conversationId, lastIndex] of Object.entries(positions)) {
       if (!this.subscriptions.has(conversationId)) {
         gone.push(conversationId);
         continue;
       }
-      let after = lastIndex;
-      for (;;) {
-        const page = await this.domain.messages.history(this.user, conversationId, { after, limit: LIMITS.pageSizeMax });
-        for (const message of page.messages) {
-          this.send({ type: 'event', name: 'messageAdded', data: { conversationId, message } });
-          after = message.index;
-        }
-        if (!page.hasMore || page.messages.length === 0) break;
-      }
+      // Changes first: once they are through, what a client has up to `lastIndex` is current,
+      // and the messages after it come as they are now, so a cut in between loses nothing.
+      const lastChange = changes[conversationId];
+      if (lastChange !== undefined) await this.replayChanges(conversationId, lastIndex, lastChange);
+      await this.replayMessages(conversationId, lastIndex);
     }
     this.send(withRef({ type: 'resumed', gone }, ref));
+  }
+
+  private async replayMessages(conversationId: string, lastIndex: number): Promise<void> {
+    let after = lastIndex;
+    for (;;) {
+      const page = await this.domain.messages.history(this.user, conversationId, { after, limit: LIMITS.pageSizeMax });
+      for (const message of page.messages) {
+        this.send({ type: 'event', name: 'messageAdded', data: { conversationId, message } });
+        after = message.index;
+      }
+      if (!page.hasMore || page.messages.length === 0) return;
+    }
+  }
+
+  /** The current state of each message up to `upTo` changed after `lastChange`, as its event. */
+  private async replayChanges(conversationId: string, upTo: number, lastChange: number): Promise<void> {
+    let afterChange = lastChange;
+    for (;;) {
+      const page = await this.domain.messages.changes(this.user, conversationId, { afterChange, upTo });
+      for (const message of page.messages) {
+        this.send(
+          message.removedAt === undefined
+            ? { type: 'event', name: 'messageUpdated', data: { conversationId, message } }
+            : { type: 'event', name: 'messageRemoved', data: { conversationId, messageId: message.id, index: message.index, message } },
+        );
+        afterChange = message.changeIndex ?? afterChange;
+      }
+      if (!page.hasMore || page.messages.length === 0) return;
+    }
   }
 
   private async typing(conversationId: string): Promise<void> {

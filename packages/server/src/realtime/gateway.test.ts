@@ -185,4 +185,57 @@ describe('WebSocket gateway', () => {
     alice.ws.close();
     late.ws.close();
   });
+
+  it('replays on resume the edits and removals after the change named, up to the position, before the missed messages', async () => {
+    const alice = await connect(aliceToken);
+    const { json: created } = await api('/api/conversations', { method: 'POST', token: aliceToken, body: { title: 'Changes' } });
+    const room: string = created.conversation.conversation.id;
+    const ids: string[] = [];
+    for (let i = 1; i <= 4; i += 1) {
+      alice.ws.send(JSON.stringify({ type: 'send', ref: `c${i}`, conversationId: room, clientId: `changes-${i}`, body: `m${i}` }));
+      ids.push((await alice.next((f) => f.ref === `c${i}`)).message.id);
+    }
+    const path = (i: number) => `/api/conversations/${room}/messages/${ids[i - 1]}`;
+    await api(path(1), { method: 'PATCH', token: aliceToken, body: { body: 'm1 edited' } }); // change 1
+    await api(path(2), { method: 'DELETE', token: aliceToken }); // change 2
+    await api(path(1), { method: 'PATCH', token: aliceToken, body: { body: 'm1 again' } }); // change 3
+    await api(path(4), { method: 'PATCH', token: aliceToken, body: { body: 'm4 edited' } }); // change 4
+    const { json: listed } = await api(`/api/conversations/${room}`, { token: aliceToken });
+    expect(listed.conversation.conversation).toMatchObject({ lastChangeIndex: 4, lastMessageIndex: 4 });
+
+    // Seen up to index 3 and change 1: the changes of 1-3 after change 1, then message 4 whole.
+    const late = await connect(aliceToken);
+    late.ws.send(JSON.stringify({ type: 'resume', ref: 'r1', positions: { [room]: 3 }, changes: { [room]: 1 } }));
+    await late.next((f) => f.type === 'resumed' && f.ref === 'r1');
+    const replay = late.frames.filter((f) => f.type === 'event').map((f) => [f.name, f.data.message.index, f.data.message.body, f.data.message.changeIndex]);
+    expect(replay).toEqual([
+      ['messageRemoved', 2, '', 2],
+      ['messageUpdated', 1, 'm1 again', 3],
+      ['messageAdded', 4, 'm4 edited', 4],
+    ]);
+    const removed = late.frames.find((f) => f.name === 'messageRemoved');
+    expect(removed.data).toMatchObject({ conversationId: room, messageId: ids[1], index: 2 });
+
+    // Without `changes` (an older client) only messages are replayed; a change already seen replays nothing.
+    const old = await connect(aliceToken);
+    old.ws.send(JSON.stringify({ type: 'resume', ref: 'r2', positions: { [room]: 2 } }));
+    old.ws.send(JSON.stringify({ type: 'resume', ref: 'r3', positions: { [room]: 4 }, changes: { [room]: 4, CHnot_asked: 0 } }));
+    await old.next((f) => f.type === 'resumed' && f.ref === 'r3');
+    expect(old.frames.filter((f) => f.type === 'event').map((f) => [f.name, f.data.message.index])).toEqual([
+      ['messageAdded', 3],
+      ['messageAdded', 4],
+    ]);
+
+    // Bad change positions are refused, naming the field, and the socket stays usable.
+    for (const changes of [{ [room]: -1 }, { [room]: 1.5 }, { [room]: 'x' }, [1]]) {
+      old.ws.send(JSON.stringify({ type: 'resume', ref: 'bad', positions: { [room]: 4 }, changes }));
+      const error = await old.next((f) => f.type === 'error' && f.ref === 'bad');
+      expect(error.code).toBe('validation_failed');
+      expect(error.message).toMatch(/changes/);
+      old.frames.splice(old.frames.indexOf(error), 1);
+    }
+    old.ws.send(JSON.stringify({ type: 'ping', ref: 'still' }));
+    expect((await old.next((f) => f.ref === 'still')).type).toBe('pong');
+    for (const peer of [alice, late, old]) peer.ws.close();
+  });
 });

@@ -21,6 +21,7 @@ import type { Storage, UserRecord } from './storage.js';
 const dir = await mkdtemp(join(tmpdir(), 'parley-migrations-'));
 const pgUrl = process.env.PARLEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const pgSchema = `parley_migr_${randomBytes(6).toString('hex')}`;
+const pgChangesSchema = `${pgSchema}_changes`;
 
 async function pgReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
@@ -44,6 +45,7 @@ afterAll(async () => {
   const client = new pg.Client({ connectionString: pgUrl });
   await client.connect();
   await client.query(`drop schema if exists "${pgSchema}" cascade`);
+  await client.query(`drop schema if exists "${pgChangesSchema}" cascade`);
   await client.end();
 });
 
@@ -195,7 +197,7 @@ describe('migration 0005_message_edits', () => {
     if (old === undefined) throw new Error('the seed has a message');
     const sent = expectOk(await storage.appendMessage(newMessage(conversationId, ada, { body: 'new' }))).message;
     const edited = await storage.changeMessage(conversationId, old.id, { kind: 'edit', body: 'edited "old"', at: at(900) });
-    expect(edited?.message).toEqual({ ...old, body: 'edited "old"', editedAt: at(900) });
+    expect(edited?.message).toEqual({ ...old, body: 'edited "old"', editedAt: at(900), changeIndex: 1 });
     await storage.changeMessage(conversationId, sent.id, { kind: 'remove', at: at(901) });
     const page = await storage.listMessages(conversationId, { limit: 10 });
     expect(page.messages.map((m) => [m.body, m.editedAt, m.removedAt])).toEqual([
@@ -222,5 +224,108 @@ describe('migration 0005_message_edits', () => {
     expect(columns).not.toContain('edited_at');
     expect(columns).not.toContain('removed_at');
     expect(bodies).toEqual(['edited "old"', '']);
+  });
+});
+
+/**
+ * Writes, under 0005, three more messages after seed01's and changes three of the four as the
+ * 0005 code did (SQLite stores each changed message's wire JSON), in an order unlike their
+ * indexes: index 1 removed, then 3 edited, then 2 edited.
+ */
+async function seedChangesUnder0005(db: Kysely<any>, schema: string | undefined, ada: UserRecord, conversationId: string) {
+  await runMigrations(db, schema, '0005_message_edits');
+  for (const idx of [2, 3, 4]) {
+    await db
+      .insertInto('messages')
+      .values({ conversation_id: conversationId, idx, id: uid('IM'), author_id: ada.id, body: `m${idx}`, client_id: null, attributes: '{}', created_at: at(idx) })
+      .execute();
+  }
+  const changes = [
+    { idx: 1, body: '', removed_at: at(40) },
+    { idx: 3, body: 'm3 edited', edited_at: at(50) },
+    { idx: 2, body: 'm2 edited', edited_at: at(60) },
+  ];
+  for (const { idx, ...change } of changes) {
+    const row = await db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).where('idx', '=', idx).executeTakeFirstOrThrow();
+    const message: Record<string, unknown> = {
+      id: row.id, conversationId, index: idx, authorId: ada.id, author: ada.username, body: change.body,
+      clientId: row.client_id, attributes: {}, createdAt: row.created_at,
+    };
+    if (change.edited_at !== undefined) message.editedAt = change.edited_at;
+    if (change.removed_at !== undefined) message.removedAt = change.removed_at;
+    await db
+      .updateTable('messages')
+      .set({ ...change, message_json: JSON.stringify(message) })
+      .where('conversation_id', '=', conversationId)
+      .where('idx', '=', idx)
+      .execute();
+  }
+  await db.destroy();
+}
+
+/** What storage migrated past 0006 must read from `seedChangesUnder0005`'s data. */
+async function expectChangesNumbered(storage: Storage, ada: UserRecord, conversationId: string): Promise<void> {
+  const changed = await storage.listChangedMessages(conversationId, { afterChange: 0, upTo: 10, limit: 10 });
+  expect(changed.messages.map((m) => [m.index, m.changeIndex, m.body])).toEqual([
+    [1, 1, ''],
+    [3, 2, 'm3 edited'],
+    [2, 3, 'm2 edited'],
+  ]);
+  expect((await storage.getConversation(conversationId))?.lastChangeIndex).toBe(3);
+  const page = await storage.listMessages(conversationId, { limit: 10 });
+  expect(page.messages.map((m) => m.changeIndex)).toEqual([1, 3, 2, undefined]);
+  const json = await storage.listMessagesJson(conversationId, { limit: 10 });
+  expect(JSON.parse(json.messagesJson)).toEqual(page.messages);
+  // The next change takes the next number.
+  const [, , , fourth] = page.messages;
+  const next = await storage.changeMessage(conversationId, fourth?.id ?? '', { kind: 'edit', body: 'm4 edited', at: at(70) });
+  expect(next?.message).toMatchObject({ changeIndex: 4, authorId: ada.id });
+}
+
+describe('migration 0006_change_index', () => {
+  it('numbers the changes made under 0005 in the order they were made on SQLite, and drops the counter on the way down', async () => {
+    const file = join(dir, 'change-index.sqlite');
+    const { ada, conversationId } = await seed01(sqliteKysely(file));
+    await seedChangesUnder0005(sqliteKysely(file), undefined, ada, conversationId);
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    await expectChangesNumbered(storage, ada, conversationId);
+    await storage.close();
+
+    const db = sqliteKysely(file);
+    await runMigrations(db, undefined, '0005_message_edits');
+    await db.destroy();
+    const check = new BetterSqlite3(file, { readonly: true });
+    const columns = check.prepare("select name from pragma_table_info('messages')").pluck().all();
+    const heads = check.prepare('select * from conversation_heads where id = ?').get(conversationId) as Record<string, unknown>;
+    const stored = check.prepare('select message_json from messages where conversation_id = ? and message_json is not null').pluck().all(conversationId) as string[];
+    check.close();
+    expect(columns).not.toContain('change_index');
+    expect(heads).toMatchObject({ last_message_index: 4 });
+    expect(heads).not.toHaveProperty('last_change_index');
+    expect(stored).toHaveLength(4);
+    for (const text of stored) expect(JSON.parse(text)).not.toHaveProperty('changeIndex');
+  });
+
+  it.skipIf(!withPg)('numbers them the same way on PostgreSQL', async () => {
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`create schema "${pgChangesSchema}"`);
+    await admin.end();
+    const kysely = () =>
+      new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgUrl, options: `-c search_path=${pgChangesSchema}` }) }) });
+    const { ada, conversationId } = await seed01(kysely(), pgChangesSchema);
+    await seedChangesUnder0005(kysely(), pgChangesSchema, ada, conversationId);
+    const storage = await openPostgresStorage({ connectionString: pgUrl, schema: pgChangesSchema });
+    await storage.migrate();
+    await expectChangesNumbered(storage, ada, conversationId);
+    await storage.close();
+
+    const db = kysely();
+    await runMigrations(db, pgChangesSchema, '0005_message_edits');
+    const heads = (await db.selectFrom('conversation_heads').selectAll().where('id', '=', conversationId).executeTakeFirstOrThrow()) as Record<string, unknown>;
+    await db.destroy();
+    expect(heads).not.toHaveProperty('last_change_index');
+    expect(Number(heads.last_message_index)).toBe(4);
   });
 });

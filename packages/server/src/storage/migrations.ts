@@ -142,13 +142,7 @@ async function createClientIdIndex(db: Kysely<any>, name: string, columns: strin
  */
 const conversationHeads: Migration = {
   async up(db: Kysely<any>): Promise<void> {
-    await sql`create view conversation_heads as
-      select c.id, c.title, c.subject, c.attributes, c.invite_policy, c.created_by, c.created_at, c.updated_at,
-        coalesce((select m.created_at from messages m where m.conversation_id = c.id order by m.idx desc limit 1),
-          c.last_activity_at) as last_activity_at,
-        coalesce((select max(m.idx) from messages m where m.conversation_id = c.id),
-          c.last_message_index) as last_message_index
-      from conversations c`.execute(db);
+    await headsView(false).execute(db);
   },
   async down(db: Kysely<any>): Promise<void> {
     // The stored columns become the truth again: bring SQLite's up to date first.
@@ -194,6 +188,77 @@ const messageEdits: Migration = {
   },
 };
 
+/** `conversation_heads` as of 0003, with the stored change counter when `withChanges` (0006). */
+function headsView(withChanges: boolean) {
+  const changes = withChanges ? sql`, c.last_change_index` : sql``;
+  return sql`create view conversation_heads as
+      select c.id, c.title, c.subject, c.attributes, c.invite_policy, c.created_by, c.created_at, c.updated_at,
+        coalesce((select m.created_at from messages m where m.conversation_id = c.id order by m.idx desc limit 1),
+          c.last_activity_at) as last_activity_at,
+        coalesce((select max(m.idx) from messages m where m.conversation_id = c.id),
+          c.last_message_index) as last_message_index${changes}
+      from conversations c`;
+}
+
+/** Rewrites the stored wire JSON (SQLite only stores it) of every message with a change index. */
+async function rewriteChangedJson(
+  db: Kysely<any>,
+  rewrite: (message: Record<string, unknown>, changeIndex: number) => Record<string, unknown>,
+): Promise<void> {
+  const rows = (await db
+    .selectFrom('messages')
+    .select(['conversation_id', 'id', 'message_json', 'change_index'])
+    .where('message_json', 'is not', null)
+    .where('change_index', 'is not', null)
+    .execute()) as { conversation_id: string; id: string; message_json: string; change_index: number }[];
+  for (const row of rows) {
+    const message = rewrite(JSON.parse(row.message_json) as Record<string, unknown>, Number(row.change_index));
+    await db
+      .updateTable('messages')
+      .set({ message_json: JSON.stringify(message) })
+      .where('conversation_id', '=', row.conversation_id)
+      .where('id', '=', row.id)
+      .execute();
+  }
+}
+
+/**
+ * A change counter per conversation, so that a client coming back can ask for the edits and
+ * removals it missed (`resume` with `changes`): each edit or removal takes the conversation's
+ * next `last_change_index`, and the message keeps it in `change_index`. Bumping the
+ * conversation's row also orders concurrent changes on PostgreSQL (its row lock), as it does
+ * appends. A partial index holds only changed messages, so appends write nothing more. Messages
+ * changed before this migration are numbered in the order of their change.
+ */
+const changeIndex: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('conversations').addColumn('last_change_index', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('messages').addColumn('change_index', 'integer').execute();
+    await sql`create index messages_changes on messages (conversation_id, change_index) where change_index is not null`.execute(db);
+    // Row values compare both databases alike: by the time of the latest change, then by index.
+    await sql`update messages set change_index = (
+        select count(*) from messages o
+        where o.conversation_id = messages.conversation_id
+          and (o.edited_at is not null or o.removed_at is not null)
+          and (coalesce(o.removed_at, o.edited_at), o.idx) <= (coalesce(messages.removed_at, messages.edited_at), messages.idx))
+      where edited_at is not null or removed_at is not null`.execute(db);
+    await sql`update conversations set last_change_index = coalesce(
+        (select max(m.change_index) from messages m where m.conversation_id = conversations.id), 0)`.execute(db);
+    // The wire JSON SQLite stored with those messages gains the key (PostgreSQL stores none).
+    await rewriteChangedJson(db, (message, changeIndex) => ({ ...message, changeIndex }));
+    await db.schema.dropView('conversation_heads').execute();
+    await headsView(true).execute(db);
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropView('conversation_heads').execute();
+    await headsView(false).execute(db);
+    await rewriteChangedJson(db, ({ changeIndex: _dropped, ...message }) => message);
+    await db.schema.dropIndex('messages_changes').execute();
+    await db.schema.alterTable('messages').dropColumn('change_index').execute();
+    await db.schema.alterTable('conversations').dropColumn('last_change_index').execute();
+  },
+};
+
 /** The ordered list of migrations; append, never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -201,6 +266,7 @@ export const migrations: Record<string, Migration> = {
   '0003_conversation_heads': conversationHeads,
   '0004_message_json': messageJson,
   '0005_message_edits': messageEdits,
+  '0006_change_index': changeIndex,
 };
 
 const provider: MigrationProvider = {

@@ -41,6 +41,8 @@ export interface ConversationsTable {
   updated_at: string;
   last_activity_at: string;
   last_message_index: number;
+  /** The conversation's change counter: the `change_index` its latest edit or removal took (migration 0006). */
+  last_change_index?: number;
 }
 
 /** The `participants` table. */
@@ -71,6 +73,8 @@ export interface MessagesTable {
   edited_at?: string | null;
   /** Set when the message was removed; its body is then empty (migration 0005). */
   removed_at?: string | null;
+  /** The conversation's `last_change_index` at this message's latest edit or removal (migration 0006). */
+  change_index?: number | null;
 }
 
 /** The `invites` table (invite links). */

@@ -43,6 +43,8 @@ export interface ConversationRecord {
   lastActivityAt: string;
   /** Index of the newest message; 0 when there is none. */
   lastMessageIndex: number;
+  /** The `changeIndex` of the latest edit or removal of one of its messages; 0 when there was none. */
+  lastChangeIndex: number;
 }
 
 export interface ParticipantRecord {
@@ -73,6 +75,8 @@ export interface MessageRecord {
   editedAt?: string;
   /** Set once the message was removed (body empty, attributes `{}`); absent otherwise. */
   removedAt?: string;
+  /** The conversation's change counter at the latest edit or removal; absent until then. */
+  changeIndex?: number;
 }
 
 /** What `changeMessage` does to a message: a new body from its author, or its removal. */
@@ -252,6 +256,14 @@ export interface Storage {
     messageId: string,
     change: MessageChange,
   ): Promise<{ message: MessageRecord; changed: boolean } | undefined>;
+  /**
+   * Messages edited or removed since the change counter stood at `afterChange`, in the order of
+   * their latest change, leaving out those above index `upTo` (a resume replays them whole).
+   */
+  listChangedMessages(
+    conversationId: string,
+    page: { afterChange: number; upTo: number; limit: number },
+  ): Promise<{ messages: MessageRecord[]; hasMore: boolean }>;
 
   createInvite(invite: InviteRecord): Promise<void>;
   getInviteByTokenHash(tokenHash: string): Promise<InviteRecord | undefined>;

@@ -131,6 +131,7 @@ function toRow(c: ConversationRecord): ConversationsTable {
     updated_at: iso(c.updatedAt),
     last_activity_at: iso(c.lastActivityAt),
     last_message_index: c.lastMessageIndex,
+    last_change_index: c.lastChangeIndex,
   };
 }
 
@@ -175,6 +176,7 @@ function summaryQuery(db: Kysely<Database>) {
       'm.created_at as m_created_at',
       'm.edited_at as m_edited_at',
       'm.removed_at as m_removed_at',
+      'm.change_index as m_change_index',
       'mu.username as m_username',
     ]);
 }
@@ -209,6 +211,7 @@ function toListItem(r: SummaryRow): ConversationListItem {
           created_at: r.m_created_at ?? '',
           edited_at: r.m_edited_at,
           removed_at: r.m_removed_at,
+          change_index: r.m_change_index,
         });
   return { conversation, participant, lastMessage };
 }

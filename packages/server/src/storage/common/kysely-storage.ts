@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import { accountStore } from './account-store.js';
 import { conversationStore } from './conversation-store.js';
 import { inviteStore } from './invite-store.js';
-import { changeMessage, getMessage, listMessages, listMessagesJson } from './message-store.js';
+import { changeMessage, getMessage, listChangedMessages, listMessages, listMessagesJson } from './message-store.js';
 import { participantStore } from './participant-store.js';
 
 /** What differs between databases; everything else is shared Kysely code. */
@@ -38,6 +38,7 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     listMessagesJson: (conversationId, page) => listMessagesJson(db, conversationId, page),
     getMessage: (conversationId, messageId) => getMessage(db, conversationId, messageId),
     changeMessage: (conversationId, messageId, change) => changeMessage(db, conversationId, messageId, change, parts.storesMessageJson),
+    listChangedMessages: (conversationId, page) => listChangedMessages(db, conversationId, page),
     ...accountStore(db, parts.isUniqueViolation),
     ...conversationStore(db),
     ...participantStore(db),

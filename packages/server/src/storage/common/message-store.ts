@@ -1,7 +1,7 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { MessageChange, MessageRecord, Storage } from '../storage.js';
 import type { Database, MessagesTable } from '../schema.js';
-import { messageColumns, toMessage } from './rows.js';
+import { messageColumns, toMessage, toNumber } from './rows.js';
 
 /**
  * A page of history, oldest first. Both directions are range scans of the
@@ -72,9 +72,18 @@ function updateMessage(db: Kysely<Database>, conversationId: string, messageId: 
   return db.updateTable('messages').set(values).where('conversation_id', '=', conversationId).where('id', '=', messageId);
 }
 
+/** Moves a conversation's change counter by `by`. */
+function bumpChangeIndex(db: Kysely<Database>, conversationId: string, by: 1 | -1) {
+  return db
+    .updateTable('conversations')
+    .set((eb) => ({ last_change_index: eb('last_change_index', '+', by) }))
+    .where('id', '=', conversationId);
+}
+
 /**
  * Edits or removes a message in one transaction, unless it is already removed: a removal
- * empties the body and the attributes and keeps the row, so its index stays taken. With
+ * empties the body and the attributes and keeps the row, so its index stays taken. The change
+ * takes the conversation's next change index (migration 0006). With
  * `storesJson` (SQLite, migration 0004) the stored wire JSON is rewritten with the change.
  *
  * @example
@@ -89,16 +98,54 @@ export function changeMessage(
   storesJson: boolean,
 ): Promise<{ message: MessageRecord; changed: boolean } | undefined> {
   return db.transaction().execute(async (trx) => {
+    // Taking the conversation's next change number first also takes its row lock on PostgreSQL
+    // (in the order appends take it), so concurrent changes get distinct, increasing numbers.
+    const counter = await bumpChangeIndex(trx, conversationId, 1).returning('last_change_index').executeTakeFirst();
+    if (counter === undefined) return undefined;
+    const change_index = toNumber(counter.last_change_index);
     const values =
-      change.kind === 'edit' ? { body: change.body, edited_at: change.at } : { body: '', attributes: '{}', removed_at: change.at };
+      change.kind === 'edit'
+        ? { body: change.body, edited_at: change.at, change_index }
+        : { body: '', attributes: '{}', removed_at: change.at, change_index };
     const updated = await updateMessage(trx, conversationId, messageId, values).where('removed_at', 'is', null).executeTakeFirst();
+    const changed = updated.numUpdatedRows > 0n;
+    // Nothing changed (no such message, or already removed): give the number back, under the
+    // same lock, so the counter stays the newest change a message carries.
+    if (!changed) await bumpChangeIndex(trx, conversationId, -1).execute();
     const message = await getMessage(trx, conversationId, messageId);
     if (message === undefined) return undefined;
-    const changed = updated.numUpdatedRows > 0n;
     if (changed && storesJson) {
       // A record has exactly the keys of the wire `Message` (the optional ones only when set).
       await updateMessage(trx, conversationId, messageId, { message_json: JSON.stringify(message) }).execute();
     }
     return { message, changed };
   });
+}
+
+/**
+ * Messages changed after the conversation's change counter stood at `afterChange`, in the
+ * order of their latest change (a seek of the partial index `messages_changes`), without those
+ * above index `upTo`.
+ *
+ * @example
+ * const { messages, hasMore } = await listChangedMessages(db, 'CH1', { afterChange: 4, upTo: 120, limit: 100 });
+ */
+export async function listChangedMessages(
+  db: Kysely<Database>,
+  conversationId: string,
+  page: Parameters<Storage['listChangedMessages']>[1],
+): Promise<{ messages: MessageRecord[]; hasMore: boolean }> {
+  const limit = Math.max(0, Math.floor(page.limit));
+  const rows = await db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.author_id')
+    .select(messageColumns)
+    .where('m.conversation_id', '=', conversationId)
+    .where('m.change_index', 'is not', null)
+    .where('m.change_index', '>', page.afterChange)
+    .where('m.idx', '<=', page.upTo)
+    .orderBy('m.change_index', 'asc')
+    .limit(limit + 1)
+    .execute();
+  return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
 }

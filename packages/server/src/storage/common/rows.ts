@@ -90,6 +90,7 @@ export function toConversation(row: ConversationsTable): ConversationRecord {
     updatedAt: row.updated_at,
     lastActivityAt: row.last_activity_at,
     lastMessageIndex: toNumber(row.last_message_index),
+    lastChangeIndex: toNumber(row.last_change_index),
   };
 }
 
@@ -121,6 +122,7 @@ export function toMessage(row: MessagesTable & { username: string }): MessageRec
     createdAt: row.created_at,
     editedAt: row.edited_at ?? null,
     removedAt: row.removed_at ?? null,
+    changeIndex: row.change_index ?? null,
   });
 }
 
@@ -137,14 +139,16 @@ export interface StoredMessageFields {
   createdAt: string;
   editedAt: string | null;
   removedAt: string | null;
+  changeIndex: number | bigint | null;
 }
 
 /**
- * The record of a stored message of `conversationId` from its columns. `editedAt` and
- * `removedAt` are set only when the message was changed, so that most records carry neither key.
+ * The record of a stored message of `conversationId` from its columns. `editedAt`, `removedAt`
+ * and `changeIndex` are set only when the message was changed, so that most records carry none
+ * of these keys.
  *
  * @example
- * storedMessage('CH1', { id, index, authorId, author, body, clientId, attributes: '{}', createdAt, editedAt: null, removedAt: null });
+ * storedMessage('CH1', { id, index, authorId, author, body, clientId, attributes: '{}', createdAt, editedAt: null, removedAt: null, changeIndex: null });
  */
 export function storedMessage(conversationId: string, f: StoredMessageFields): MessageRecord {
   const record: MessageRecord = {
@@ -160,6 +164,7 @@ export function storedMessage(conversationId: string, f: StoredMessageFields): M
   };
   if (f.editedAt !== null) record.editedAt = iso(f.editedAt);
   if (f.removedAt !== null) record.removedAt = iso(f.removedAt);
+  if (f.changeIndex !== null) record.changeIndex = Number(f.changeIndex);
   return record;
 }
 
@@ -190,6 +195,7 @@ export const messageColumns = [
   'm.created_at',
   'm.edited_at',
   'm.removed_at',
+  'm.change_index',
   'u.username',
 ] as const;
 

@@ -61,6 +61,7 @@ export async function makeConversation(
     updatedAt: when,
     lastActivityAt: when,
     lastMessageIndex: 0,
+    lastChangeIndex: 0,
   };
   const participants: NewParticipant[] = [
     { userId: creator.id, role: 'admin', status: 'joined', invitedBy: null },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppendResult } from '../storage.js';
+import type { AppendResult, MessageRecord } from '../storage.js';
 import { appendMany, at, expectOk, makeConversation, makeUser, newMessage, uid, type GetStorage } from './fixtures.js';
 
 /** Appending (indexes, idempotency, membership) and history paging. */
@@ -171,9 +171,9 @@ export function messagesContract(get: GetStorage): void {
       expect(await s.getMessage(c.id, first.id)).toEqual(first);
 
       const edited = await s.changeMessage(c.id, first.id, { kind: 'edit', body: 'typo', at: at(500) });
-      expect(edited).toEqual({ changed: true, message: { ...first, body: 'typo', editedAt: at(500) } });
+      expect(edited).toEqual({ changed: true, message: { ...first, body: 'typo', editedAt: at(500), changeIndex: 1 } });
       const removed = await s.changeMessage(c.id, second.id, { kind: 'remove', at: at(600) });
-      expect(removed).toEqual({ changed: true, message: { ...second, body: '', attributes: {}, removedAt: at(600) } });
+      expect(removed).toEqual({ changed: true, message: { ...second, body: '', attributes: {}, removedAt: at(600), changeIndex: 2 } });
       // A removed message stays removed: no edit, no second removal time.
       expect(await s.changeMessage(c.id, second.id, { kind: 'edit', body: 'back', at: at(700) })).toEqual({ changed: false, message: removed?.message });
       expect(await s.changeMessage(c.id, second.id, { kind: 'remove', at: at(800) })).toEqual({ changed: false, message: removed?.message });
@@ -191,6 +191,48 @@ export function messagesContract(get: GetStorage): void {
       });
       // The removed message's index is not given again.
       expect(expectOk(await s.appendMessage(newMessage(c.id, ada))).message.index).toBe(3);
+      // The refused changes took no change index.
+      expect((await s.getConversation(c.id))?.lastChangeIndex).toBe(2);
+    });
+
+    it('numbers the changes of a conversation and lists the changed messages in the order of their latest change', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const other = await makeConversation(s, ada);
+      const appended = [];
+      for (let i = 0; i < 4; i += 1) appended.push(expectOk(await s.appendMessage(newMessage(c.id, ada))).message);
+      const [m1, m2, m3, m4] = appended as [MessageRecord, MessageRecord, MessageRecord, MessageRecord];
+      expect((await s.getConversation(c.id))?.lastChangeIndex).toBe(0);
+
+      await s.changeMessage(c.id, m1.id, { kind: 'edit', body: 'one', at: at(500) });
+      await s.changeMessage(c.id, m3.id, { kind: 'edit', body: 'three', at: at(501) });
+      await s.changeMessage(c.id, m1.id, { kind: 'edit', body: 'one again', at: at(502) });
+      await s.changeMessage(c.id, m4.id, { kind: 'remove', at: at(503) });
+      const otherMessage = expectOk(await s.appendMessage(newMessage(other.id, ada))).message;
+      await s.changeMessage(other.id, otherMessage.id, { kind: 'edit', body: 'elsewhere', at: at(504) });
+
+      expect(await s.getConversation(c.id)).toMatchObject({ lastChangeIndex: 4, lastMessageIndex: 4 });
+      expect((await s.getConversationForUser(c.id, ada.id))?.conversation.lastChangeIndex).toBe(4);
+      expect((await s.getConversation(other.id))?.lastChangeIndex).toBe(1);
+
+      const all = await s.listChangedMessages(c.id, { afterChange: 0, upTo: 4, limit: 10 });
+      expect(all.hasMore).toBe(false);
+      expect(all.messages.map((m) => [m.index, m.changeIndex, m.body])).toEqual([
+        [3, 2, 'three'],
+        [1, 3, 'one again'],
+        [4, 4, ''],
+      ]);
+      expect(all.messages[2]?.removedAt).toBe(at(503));
+      const history = (await s.listMessages(c.id, { limit: 10 })).messages;
+      expect(all.messages).toEqual([history[2], history[0], history[3]]);
+      // After a change seen, above an index, one page at a time.
+      expect((await s.listChangedMessages(c.id, { afterChange: 2, upTo: 4, limit: 10 })).messages.map((m) => m.index)).toEqual([1, 4]);
+      expect((await s.listChangedMessages(c.id, { afterChange: 0, upTo: 3, limit: 10 })).messages.map((m) => m.index)).toEqual([3, 1]);
+      expect(await s.listChangedMessages(c.id, { afterChange: 0, upTo: 4, limit: 1 })).toMatchObject({ hasMore: true, messages: [{ index: 3 }] });
+      expect(await s.listChangedMessages(c.id, { afterChange: 4, upTo: 4, limit: 10 })).toEqual({ messages: [], hasMore: false });
+      expect(await s.listChangedMessages(uid('CH'), { afterChange: 0, upTo: 10, limit: 10 })).toEqual({ messages: [], hasMore: false });
+      expect(m2.changeIndex).toBeUndefined();
     });
 
     it('finds nothing for an unknown message, or a message of another conversation', async () => {

@@ -59,7 +59,16 @@ export function messageJson(m: BatchItem, index: number, author: string, created
 // Usernames never change and users are never deleted, so they are safe to keep across batches.
 const USERNAME_CACHE_LIMIT = 10_000;
 
-type StoredMessage = [id: string, idx: number, body: string, attributes: string, createdAt: string, editedAt: string | null, removedAt: string | null];
+type StoredMessage = [
+  id: string,
+  idx: number,
+  body: string,
+  attributes: string,
+  createdAt: string,
+  editedAt: string | null,
+  removedAt: string | null,
+  changeIndex: number | null,
+];
 
 /**
  * Prepares the hot-path statements once; every lookup is a single primary-key or unique-index
@@ -85,7 +94,7 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
   );
   const original = db
     .prepare<[string, string, string], StoredMessage>(
-      `select id, idx, body, attributes, created_at, edited_at, removed_at from messages
+      `select id, idx, body, attributes, created_at, edited_at, removed_at, change_index from messages
        where conversation_id = ? and author_id = ? and client_id = ?`,
     )
     .raw();
@@ -128,8 +137,8 @@ export function appendStatements(db: BetterSqlite3.Database): AppendStatements {
     byClientId(conversationId, authorId, clientId, author) {
       const row = original.get(conversationId, authorId, clientId);
       if (row === undefined) return undefined;
-      const [id, index, body, attributes, createdAt, editedAt, removedAt] = row;
-      return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt });
+      const [id, index, body, attributes, createdAt, editedAt, removedAt, changeIndex] = row;
+      return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt, changeIndex });
     },
   };
 }

@@ -19,6 +19,7 @@ type MessageRow = [
   username: string,
   editedAt: string | null,
   removedAt: string | null,
+  changeIndex: number | null,
 ];
 
 /** The four shapes of a page query, by their parameters after the conversation id. */
@@ -49,7 +50,7 @@ interface Statements {
 }
 
 const ROW_FROM = 'messages m join users u on u.id = m.author_id';
-const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username, m.edited_at, m.removed_at';
+const ROW_COLUMNS = 'm.idx, m.id, m.author_id, m.body, m.client_id, m.attributes, m.created_at, u.username, m.edited_at, m.removed_at, m.change_index';
 /**
  * One message as the JSON text of the wire `Message`: the text stored with it (migration 0004),
  * or, for a row written before that, rendered from the columns (keys as `presentMessage` has
@@ -174,6 +175,6 @@ function readPage<T>(statement: PageStatement<T>, conversationId: string, page: 
 }
 
 function toMessage(conversationId: string, row: MessageRow): MessageRecord {
-  const [index, id, authorId, body, clientId, attributes, createdAt, author, editedAt, removedAt] = row;
-  return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt });
+  const [index, id, authorId, body, clientId, attributes, createdAt, author, editedAt, removedAt, changeIndex] = row;
+  return storedMessage(conversationId, { id, index, authorId, author, body, clientId, attributes, createdAt, editedAt, removedAt, changeIndex });
 }
