@@ -235,6 +235,20 @@ export function messagesContract(get: GetStorage): void {
       expect(m2.changeIndex).toBeUndefined();
     });
 
+    it('gives concurrent changes of one conversation distinct numbers', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const c = await makeConversation(s, ada);
+      const messages: MessageRecord[] = [];
+      for (let i = 0; i < 12; i += 1) messages.push(expectOk(await s.appendMessage(newMessage(c.id, ada))).message);
+      const results = await Promise.all(
+        messages.map((m, i) => s.changeMessage(c.id, m.id, i % 3 === 0 ? { kind: 'remove', at: at(500 + i) } : { kind: 'edit', body: `e${i}`, at: at(500 + i) })),
+      );
+      const numbers = results.map((r) => r?.message.changeIndex ?? 0).sort((a, b) => a - b);
+      expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect((await s.getConversation(c.id))?.lastChangeIndex).toBe(12);
+    });
+
     it('finds nothing for an unknown message, or a message of another conversation', async () => {
       const s = get();
       const ada = await makeUser(s);
@@ -245,7 +259,10 @@ export function messagesContract(get: GetStorage): void {
       expect(await s.getMessage(c.id, uid('IM'))).toBeUndefined();
       expect(await s.changeMessage(other.id, m.id, { kind: 'remove', at: at(500) })).toBeUndefined();
       expect(await s.changeMessage(c.id, uid('IM'), { kind: 'edit', body: 'x', at: at(500) })).toBeUndefined();
+      expect(await s.changeMessage(uid('CH'), m.id, { kind: 'edit', body: 'x', at: at(500) })).toBeUndefined();
       expect(await s.getMessage(c.id, m.id)).toEqual(m);
+      expect((await s.getConversation(c.id))?.lastChangeIndex).toBe(0);
+      expect((await s.getConversation(other.id))?.lastChangeIndex).toBe(0);
     });
   });
 }
