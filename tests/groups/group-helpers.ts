@@ -11,14 +11,19 @@ export interface User {
   client: Client;
 }
 
-/** A real server on port 0 (in-memory SQLite, in-process bus). */
-export function startServer(): Promise<TestServer> {
-  return startTestServer({ listen: true });
+/** A real server on port 0 (in-memory SQLite, in-process bus), configured by `env`. */
+export function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  return startTestServer({ listen: true, env });
 }
 
 /** A server and one signed-up, connected user per name, in order. */
 export async function serverWithUsers(...names: string[]): Promise<{ server: TestServer; users: User[] }> {
-  const server = await startServer();
+  return serverWithUsersAndEnv({}, ...names);
+}
+
+/** `serverWithUsers` on a server configured by `env`. */
+export async function serverWithUsersAndEnv(env: Record<string, string>, ...names: string[]): Promise<{ server: TestServer; users: User[] }> {
+  const server = await startServer(env);
   const users: User[] = [];
   for (const name of names) users.push(await signUp(server, name));
   return { server, users };

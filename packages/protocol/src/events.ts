@@ -24,6 +24,11 @@ export interface ServerEvents {
   typingStarted: { conversationId: string; userId: string; username: string };
   typingEnded: { conversationId: string; userId: string; username: string };
   readPositionChanged: { conversationId: string; userId: string; lastReadIndex: number };
+  /**
+   * A user who shares a conversation with you came online (their first connection on any
+   * server) or went offline (their last one closed, after a short grace period for reloads).
+   */
+  presenceChanged: { userId: string; online: boolean };
   tokenAboutToExpire: { expiresAt: string };
 }
 

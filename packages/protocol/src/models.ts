@@ -66,6 +66,12 @@ export const Participant = Type.Object({
   lastReadIndex: Type.Integer({ minimum: 0 }),
   invitedBy: Type.Union([Type.String(), Type.Null()]),
   updatedAt: Timestamp,
+  /**
+   * Whether the user has a connection open now: in the participant list (`GET
+   * .../participants`) only; events about a participant leave it out. `presenceChanged` keeps
+   * it current.
+   */
+  online: Type.Optional(Type.Boolean()),
 });
 export type Participant = Static<typeof Participant>;
 

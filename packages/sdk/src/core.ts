@@ -221,6 +221,9 @@ export class ClientCore implements ConversationHost {
           this.conversations.get(frame.data.conversationId)?.applyReadPosition(frame.data.lastReadIndex);
         }
         return this.fanOut(frame.data.conversationId, 'readPositionChanged', frame.data);
+      case 'presenceChanged':
+        this.out.emit('presenceChanged', frame.data);
+        return;
       case 'tokenAboutToExpire':
         this.out.emit('tokenAboutToExpire', frame.data);
         return this.scheduleRefresh(frame.data.expiresAt);

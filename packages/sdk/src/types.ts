@@ -53,6 +53,11 @@ export interface ClientEvents {
   typingStarted: TypingPayload;
   typingEnded: TypingPayload;
   readPositionChanged: ServerEvents['readPositionChanged'];
+  /**
+   * Someone who shares a conversation with me came online or went offline. Their state when a
+   * conversation's participants are listed is each joined participant's `online`.
+   */
+  presenceChanged: ServerEvents['presenceChanged'];
   /** The token expires soon; refreshed automatically when `getToken` was given. */
   tokenAboutToExpire: ServerEvents['tokenAboutToExpire'];
   /** The server refused the token; without `getToken`, call `updateToken` (state is `denied`). */

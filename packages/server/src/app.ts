@@ -24,6 +24,8 @@ import { createMetrics } from './metrics.js';
 import { assertNoNul } from './nul-text.js';
 import type { Bus } from './realtime/bus.js';
 import { Gateway } from './realtime/gateway.js';
+import { MemoryPresence, type PresenceStore } from './realtime/presence.js';
+import { PresenceAnnouncer } from './realtime/presence-announcer.js';
 import type { Storage } from './storage/storage.js';
 
 export interface AppDeps {
@@ -31,6 +33,8 @@ export interface AppDeps {
   storage: Storage;
   bus: Bus;
   logger: Logger;
+  /** Who is online across processes; this process's own view when not given (one process). */
+  presence?: PresenceStore;
 }
 
 export interface ParleyApp {
@@ -52,8 +56,10 @@ export interface ParleyApp {
  */
 export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { config, storage, bus, logger } = deps;
+  const presenceStore = deps.presence ?? new MemoryPresence();
+  const presence = new PresenceAnnouncer(presenceStore, storage, bus, logger.child({ module: 'presence' }), config.presenceGraceMs);
   const tokens = await TokenService.open(storage, config.tokenTtlSeconds);
-  const domain = createDomain({ storage, bus, config, log: logger, now: () => isoNow() }, tokens);
+  const domain = createDomain({ storage, bus, presence, config, log: logger, now: () => isoNow() }, tokens);
   const metrics = createMetrics();
   const fastify = Fastify({
     loggerInstance: logger,
@@ -99,13 +105,16 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const servingWeb = await serveWebApp(app, config.webDir);
   if (!servingWeb) logger.warn({ webDir: config.webDir }, 'web app not built: run `npm run build` to serve it');
 
-  const gateway = new Gateway(domain, bus, logger.child({ module: 'gateway' }), metrics);
+  const gateway = new Gateway(domain, bus, logger.child({ module: 'gateway' }), metrics, presence);
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       await gateway.close();
+      // Every socket is closed: the users of this process leave, then the store forgets it.
+      await presence.close();
+      await presenceStore.close();
       // Keep-alive connections with a request in flight can hold close() for their whole
       // timeout: give them a moment to finish, then cut them.
       const force = setTimeout(() => app.server.closeAllConnections(), 3_000);

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
+import type { Logger } from 'pino';
 import type { Bus } from './realtime/bus.js';
+import type { PresenceStore } from './realtime/presence.js';
 import { MemoryBus } from './realtime/memory-bus.js';
 import { openStorage } from './storage/open-storage.js';
 
@@ -15,6 +17,18 @@ async function openBus(config: Config): Promise<Bus> {
   if (!config.redisUrl) return new MemoryBus();
   const { RedisBus } = await import('./realtime/redis-bus.js');
   return RedisBus.connect(config.redisUrl, { channel: config.redisChannel });
+}
+
+/** Presence shared through Redis when configured; the process's own view otherwise. */
+async function openPresence(config: Config, logger: Logger): Promise<PresenceStore | undefined> {
+  if (!config.redisUrl) return undefined;
+  const { RedisPresence } = await import('./realtime/redis-presence.js');
+  const log = logger.child({ module: 'presence' });
+  return RedisPresence.connect(config.redisUrl, {
+    prefix: config.redisChannel,
+    ttlMs: config.presenceTtlMs,
+    onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
+  });
 }
 
 async function main(): Promise<void> {
@@ -33,7 +47,8 @@ async function main(): Promise<void> {
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await storage.migrate();
   const bus = await openBus(config);
-  const parley = await buildApp({ config, storage, bus, logger });
+  const presence = await openPresence(config, logger);
+  const parley = await buildApp({ config, storage, bus, logger, ...(presence ? { presence } : {}) });
   const address = await parley.app.listen({ port: config.port, host: config.host });
   const port = (parley.app.server.address() as { port: number }).port;
   logger.info({ address, port, storage: storage.kind, bus: bus.kind }, 'listening');

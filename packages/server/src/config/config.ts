@@ -22,6 +22,10 @@ export interface Config {
   /** Sends per second per user over REST and WebSocket. */
   sendRatePerSecond: number;
   trustProxy: boolean;
+  /** How long a user whose last connection closed still shows online (reloads, quick reconnects). */
+  presenceGraceMs: number;
+  /** With Redis: how long a silent process counts as alive; its users then show offline. */
+  presenceTtlMs: number;
 }
 
 /** Thrown when one or more variables are invalid; lists every problem. */
@@ -88,6 +92,8 @@ export function loadConfig(env: Env, defaults: { webDir?: string } = {}): Config
     webDir: env.PARLEY_WEB_DIR ?? defaults.webDir,
     sendRatePerSecond: intVar(env, 'PARLEY_SEND_RATE_PER_SECOND', 50, 1, 1_000_000, problems),
     trustProxy: trustProxy === 'true',
+    presenceGraceMs: intVar(env, 'PARLEY_PRESENCE_GRACE_MS', 2000, 0, 60_000, problems),
+    presenceTtlMs: intVar(env, 'PARLEY_PRESENCE_TTL_MS', 15_000, 300, 600_000, problems),
   };
   if (env.PARLEY_DATA_DIR === '') problems.push('PARLEY_DATA_DIR must not be empty');
   if (/\s/.test(config.redisChannel)) problems.push('PARLEY_REDIS_CHANNEL must not contain whitespace');

@@ -6,6 +6,7 @@ import { MemoryBus } from '../realtime/memory-bus.js';
 import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { Accounts } from './accounts.js';
+import { MemoryPresence } from '../realtime/presence.js';
 
 let storage: Storage;
 let tokens: TokenService;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   storage = await openSqliteStorage({ file: ':memory:' });
   await storage.migrate();
   tokens = await TokenService.open(storage, 60);
-  const ctx = { storage, bus: new MemoryBus(), config: loadConfig({ LOG_LEVEL: 'silent' }), log: pino({ level: 'silent' }), now: () => new Date().toISOString() };
+  const ctx = { storage, bus: new MemoryBus(), presence: new MemoryPresence(), config: loadConfig({ LOG_LEVEL: 'silent' }), log: pino({ level: 'silent' }), now: () => new Date().toISOString() };
   accounts = new Accounts(ctx, tokens);
 });
 afterAll(() => storage.close());

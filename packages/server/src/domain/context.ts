@@ -2,13 +2,16 @@ import type { Logger } from 'pino';
 import type { AnyServerEvent } from '@parley/protocol';
 import type { Config } from '../config/config.js';
 import type { Audience, Bus, MembershipChange } from '../realtime/bus.js';
+import type { PresenceStore } from '../realtime/presence.js';
 import { MESSAGE_JSON, ORIGIN, type DeliveryOrigin, type OriginEnvelope } from '../realtime/origin.js';
 import type { Storage } from '../storage/storage.js';
 
-/** What every domain command needs: storage, the bus, configuration and a logger. */
+/** What every domain command needs: storage, the bus, presence, configuration and a logger. */
 export interface DomainContext {
   storage: Storage;
   bus: Bus;
+  /** Who is online now (for participant lists). */
+  presence: Pick<PresenceStore, 'online'>;
   config: Config;
   log: Logger;
   now(): string;

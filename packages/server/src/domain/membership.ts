@@ -22,9 +22,17 @@ export class Membership {
     private readonly conversations: Conversations,
   ) {}
 
+  /**
+   * Every participant, whatever their status; the joined ones with `online`, since presence is
+   * shared among the members of a conversation (invited or departed users' is not shown).
+   */
   async list(actor: UserRecord, conversationId: string): Promise<Participant[]> {
     await requireJoined(this.ctx, conversationId, actor.id);
-    return (await this.ctx.storage.listParticipants(conversationId)).map(presentParticipant);
+    const participants = (await this.ctx.storage.listParticipants(conversationId)).map(presentParticipant);
+    const joined = participants.filter((p) => p.status === 'joined');
+    const online = await this.ctx.presence.online(joined.map((p) => p.userId));
+    for (const p of joined) p.online = online.has(p.userId);
+    return participants;
   }
 
   async pendingInvitations(actor: UserRecord): Promise<Invitation[]> {

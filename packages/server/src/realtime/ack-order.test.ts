@@ -11,6 +11,7 @@ import type { TextFrame } from './frame-writer.js';
 import { Gateway } from './gateway.js';
 import { MemoryBus } from './memory-bus.js';
 import type { DeliveryOrigin } from './origin.js';
+import { MemoryPresence } from './presence.js';
 
 /** What the gateway needs of a connection, recording every write in one shared log. */
 class FakeConnection {
@@ -87,6 +88,7 @@ function setup(bus: Bus, { duplicate = false, otherGatewayFirst = false } = {}) 
   const ctx: DomainContext = {
     storage,
     bus,
+    presence: new MemoryPresence(),
     config: { sendRatePerSecond: 1000, messageMaxLength: 4000 } as DomainContext['config'],
     log: pino({ level: 'silent' }),
     now: () => new Date().toISOString(),

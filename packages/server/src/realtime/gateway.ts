@@ -11,6 +11,7 @@ import type { Bus, BusEnvelope } from './bus.js';
 import { Connection } from './connection.js';
 import { encodeTextFrame, TurnCork, type TextFrame } from './frame-writer.js';
 import { messageJsonOf, originOf } from './origin.js';
+import type { PresenceAnnouncer } from './presence-announcer.js';
 import { Reorder } from './reorder.js';
 import { Rooms } from './rooms.js';
 
@@ -38,13 +39,17 @@ export class Gateway {
   private readonly alive = new WeakSet<WebSocket>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly cork = new TurnCork();
+  /** Connections counted as present (registered and subscribed), to be uncounted when they drop. */
+  private readonly present = new WeakSet<Connection>();
   private closing = false;
 
+  /** `presence` hears of every connection that opens and closes (none in unit tests of delivery). */
   constructor(
     private readonly domain: Domain,
     bus: Bus,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly presence?: PresenceAnnouncer,
   ) {
     const reorder = new Reorder(
       (envelope) => this.deliver(envelope),
@@ -170,6 +175,10 @@ export class Gateway {
       return;
     }
     this.scheduleExpiry(conn);
+    if (this.presence !== undefined && ws.readyState === ws.OPEN) {
+      this.present.add(conn);
+      this.presence.opened(conn.userId);
+    }
     conn.send({
       type: 'ready',
       connectionId: conn.id,
@@ -209,6 +218,7 @@ export class Gateway {
   }
 
   private drop(conn: Connection): void {
+    if (this.present.delete(conn)) this.presence?.closed(conn.userId);
     this.rooms.removeConnection(conn);
     this.local.delete(conn);
     for (const t of this.timers.get(conn) ?? []) clearTimeout(t);

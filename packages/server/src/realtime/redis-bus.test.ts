@@ -3,45 +3,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEnvelope } from './bus.js';
 import { RedisBus } from './redis-bus.js';
+import { REDIS_URL, redisAvailable, until } from './redis.fixture.js';
 
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const START_REDIS =
-  'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
-
-async function reachable(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = await reachable(REDIS_URL);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`Redis is unreachable at ${REDIS_URL}; CI requires it (start it: ${START_REDIS})`);
-  console.warn(`Skipping RedisBus tests: Redis is unreachable at ${REDIS_URL}. Start it with: ${START_REDIS}`);
-}
+const available = await redisAvailable('RedisBus tests');
 
 function envelope(n: number): BusEnvelope {
   return {
     audience: { conversationId: 'CH1' },
     event: { name: 'typingStarted', data: { conversationId: 'CH1', userId: `US${n}`, username: `u${n}` } },
   };
-}
-
-/** Resolves once `list` holds `count` items (the bus delivers asynchronously). */
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe.skipIf(!available)('RedisBus (real Redis)', () => {

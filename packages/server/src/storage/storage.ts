@@ -215,6 +215,8 @@ export interface Storage {
   getParticipant(conversationId: string, userId: string): Promise<ParticipantRecord | undefined>;
   /** Every participant row of the conversation, whatever its status, oldest first. */
   listParticipants(conversationId: string): Promise<ParticipantRecord[]>;
+  /** The other users joined to some conversation `userId` is joined to, each once (who sees their presence). */
+  listContactIds(userId: string): Promise<string[]>;
   /** Inserts or updates the participant row; returns it after the change. */
   setParticipantStatus(conversationId: string, userId: string, change: StatusChange): Promise<ParticipantRecord>;
   setParticipantRole(conversationId: string, userId: string, role: Role, now: string): Promise<ParticipantRecord | undefined>;

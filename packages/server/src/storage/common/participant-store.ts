@@ -8,6 +8,7 @@ export type ParticipantStore = Pick<
   Storage,
   | 'getParticipant'
   | 'listParticipants'
+  | 'listContactIds'
   | 'setParticipantStatus'
   | 'setParticipantRole'
   | 'countJoinedAdmins'
@@ -40,6 +41,20 @@ export function participantStore(db: Kysely<Database>): ParticipantStore {
         .orderBy('p.user_id')
         .execute();
       return rows.map(toParticipant);
+    },
+    async listContactIds(userId) {
+      // The user's joined conversations by (user_id, status), then each one's members by its key.
+      const rows = await db
+        .selectFrom('participants as mine')
+        .innerJoin('participants as other', 'other.conversation_id', 'mine.conversation_id')
+        .select('other.user_id')
+        .distinct()
+        .where('mine.user_id', '=', userId)
+        .where('mine.status', '=', 'joined')
+        .where('other.status', '=', 'joined')
+        .where('other.user_id', '<>', userId)
+        .execute();
+      return rows.map((r) => r.user_id);
     },
     async setParticipantStatus(conversationId, userId, change) {
       await upsertParticipant(db, conversationId, userId, change);

@@ -60,6 +60,26 @@ export function participantsContract(get: GetStorage): void {
       ]);
     });
 
+    it("lists a user's contacts: the others joined to a conversation the user is joined to, each once", async () => {
+      const s = get();
+      const [ada, bob, cat, dan, eve, fay] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => makeUser(s)));
+      if (!ada || !bob || !cat || !dan || !eve || !fay) throw new Error('six users');
+      await makeConversation(s, ada, { members: [bob, cat] });
+      await makeConversation(s, bob, { members: [ada] }); // bob twice
+      const invited = await makeConversation(s, dan, { others: [{ userId: ada.id, role: 'member', status: 'invited', invitedBy: dan.id }] });
+      const left = await makeConversation(s, ada, { members: [eve] });
+      await s.setParticipantStatus(left.id, ada.id, { status: 'left', now: at(60) });
+      await makeConversation(s, fay); // unrelated
+      expect((await s.listContactIds(ada.id)).sort()).toEqual([bob.id, cat.id].sort());
+      expect((await s.listContactIds(cat.id)).sort()).toEqual([ada.id, bob.id].sort());
+      // Invited is not joined: dan and ada do not see each other until ada accepts.
+      expect(await s.listContactIds(dan.id)).toEqual([]);
+      await s.setParticipantStatus(invited.id, ada.id, { status: 'joined', now: at(61) });
+      expect(await s.listContactIds(dan.id)).toEqual([ada.id]);
+      expect(await s.listContactIds(eve.id)).toEqual([]);
+      expect(await s.listContactIds(uid('US'))).toEqual([]);
+    });
+
     it('changes roles and counts joined admins', async () => {
       const s = get();
       const ada = await makeUser(s);

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Account, groupOf, type Socket } from './support/chat-client.js';
+import { startServer, stopAllServers, type ServerProcess } from './support/server-process.js';
+import { REDIS_URL, createSchema, servicesAvailable, uniqueChannel, type TestSchema } from './support/services.js';
+
+/*
+ * Presence across two real processes sharing PostgreSQL and Redis: a user online on one process
+ * is online for contacts on the other, and a process killed without a word takes its users
+ * offline once its heartbeat lapses.
+ */
+const available = await servicesAvailable('multi-process presence tests');
+const TTL_MS = 900;
+
+describe.skipIf(!available)('presence across processes', () => {
+  let schema: TestSchema;
+  let p1: ServerProcess;
+  let p2: ServerProcess;
+  const sockets: Socket[] = [];
+
+  async function connect(account: Account, at: ServerProcess): Promise<Socket> {
+    const socket = await account.connect(at);
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** The `online` of every joined participant, by username, as `reader` lists them on `at`. */
+  async function onlineOf(reader: Account, at: ServerProcess, room: string): Promise<Record<string, boolean | undefined>> {
+    const { participants } = await reader.api<{ participants: { username: string; online?: boolean }[] }>(at, 'GET', `/conversations/${room}/participants`);
+    return Object.fromEntries(participants.map((p) => [p.username, p.online]));
+  }
+
+  beforeAll(async () => {
+    schema = await createSchema();
+    const env = {
+      DATABASE_URL: schema.url,
+      REDIS_URL,
+      PARLEY_REDIS_CHANNEL: uniqueChannel(),
+      PARLEY_PRESENCE_GRACE_MS: '100',
+      PARLEY_PRESENCE_TTL_MS: String(TTL_MS),
+    };
+    [p1, p2] = await Promise.all([startServer('p1', env), startServer('p2', env)]);
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.kill();
+    await stopAllServers();
+    await schema?.drop();
+  });
+
+  it('shows a user online everywhere while any process holds a connection, and offline after the last closes', async () => {
+    const ada = await Account.signUp(p1, 'ada');
+    const bob = await Account.signUp(p2, 'bob');
+    const room = await groupOf(p1, ada, [[bob, p2]]);
+    const adaOnP1 = await connect(ada, p1);
+    expect(await onlineOf(ada, p2, room)).toEqual({ [ada.username]: true, [bob.username]: false });
+
+    const bobOnP2 = await connect(bob, p2);
+    await adaOnP1.event('presenceChanged', (d) => d.userId === bob.userId && d.online === true);
+    // A second connection on the other process: no news for anyone.
+    const bobOnP1 = await connect(bob, p1);
+    bobOnP2.close();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(adaOnP1.events('presenceChanged').filter((f) => f.data?.userId === bob.userId)).toHaveLength(1);
+    expect(await onlineOf(ada, p1, room)).toMatchObject({ [bob.username]: true });
+    bobOnP1.close();
+    await adaOnP1.event('presenceChanged', (d) => d.userId === bob.userId && d.online === false);
+    expect(await onlineOf(ada, p2, room)).toMatchObject({ [bob.username]: false });
+  });
+
+  it('takes the users of a process killed with SIGKILL offline once its heartbeat lapses', async () => {
+    const cy = await Account.signUp(p1, 'cy');
+    const dan = await Account.signUp(p2, 'dan');
+    const room = await groupOf(p2, dan, [[cy, p1]]);
+    const danOnP2 = await connect(dan, p2);
+    await connect(cy, p1);
+    await danOnP2.event('presenceChanged', (d) => d.userId === cy.userId && d.online === true);
+    expect(await onlineOf(dan, p2, room)).toMatchObject({ [cy.username]: true });
+
+    const killedAt = Date.now();
+    await p1.stop('SIGKILL');
+    const offline = await danOnP2.event('presenceChanged', (d) => d.userId === cy.userId && d.online === false, 10_000);
+    expect(offline.data).toEqual({ userId: cy.userId, online: false });
+    // Within a few heartbeats of the kill.
+    expect(Date.now() - killedAt).toBeLessThan(TTL_MS * 4);
+    expect(await onlineOf(dan, p2, room)).toMatchObject({ [cy.username]: false });
+  });
+});
