@@ -1,16 +1,7 @@
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
-import { describeBrowser, gone, hasText, screenshot, visible } from './support/browser.js';
+import { describeBrowser, gone, hasText, participantRow as row, screenshot, visible } from './support/browser.js';
 import { useBrowserSuite } from './support/suite.js';
-
-/** The participant row of `username` in the group panel. */
-function row(page: Page, username: string) {
-  return page
-    .getByRole('complementary', { name: 'Group' })
-    .getByRole('list', { name: 'Participants' })
-    .getByRole('listitem')
-    .filter({ has: page.getByText(username, { exact: true }) });
-}
 
 function sidebarLink(page: Page, title: string) {
   return page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: new RegExp(title) });

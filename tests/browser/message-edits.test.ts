@@ -1,34 +1,7 @@
 import { expect, it } from 'vitest';
-import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { BrowserContext, WebSocketRoute } from 'playwright-core';
 import { describeBrowser, gone, screenshot, visible } from './support/browser.js';
-import { useBrowserSuite, type BrowserSuite } from './support/suite.js';
-
-/**
- * `owner` creates a conversation called `title` and `guest` joins it by its invite link;
- * `beforeJoin` runs on the guest's context first (to route its WebSocket).
- */
-async function twoInAConversation(
-  suite: BrowserSuite,
-  owner: string,
-  guest: string,
-  title: string,
-  beforeJoin: (context: BrowserContext) => Promise<void> = async () => undefined,
-): Promise<{ owner: Page; guest: Page }> {
-  const { page: first } = await suite.signedIn(owner);
-  await first.getByRole('link', { name: 'New conversation' }).first().click();
-  await first.getByLabel('Title').fill(title);
-  await first.getByRole('button', { name: 'Create conversation' }).click();
-  await first.waitForURL(/\/c\/[^/]+$/);
-  await first.getByRole('button', { name: 'Invite' }).click();
-  const link = first.getByRole('textbox', { name: 'Invite link' });
-  await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
-  const { page: second, context } = await suite.signedIn(guest);
-  await beforeJoin(context);
-  await second.goto(await link.inputValue());
-  await second.getByRole('button', { name: 'Join conversation' }).click();
-  await second.waitForURL(/\/c\/[^/]+$/);
-  return { owner: first, guest: second };
-}
+import { twoInAConversation, useBrowserSuite } from './support/suite.js';
 
 describeBrowser('editing and deleting messages in two windows', () => {
   const suite = useBrowserSuite();

@@ -86,3 +86,17 @@ export async function centreX(locator: Locator): Promise<number> {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * The row of `username` in the group panel's participant list.
+ *
+ * @example
+ * await hasText(participantRow(page, 'bob'), 'invited');
+ */
+export function participantRow(page: Page, username: string): Locator {
+  return page
+    .getByRole('complementary', { name: 'Group' })
+    .getByRole('list', { name: 'Participants' })
+    .getByRole('listitem')
+    .filter({ has: page.getByText(username, { exact: true }) });
+}

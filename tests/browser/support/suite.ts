@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { launchBrowser, signUpFromLanding } from './browser.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -60,4 +60,34 @@ export function useBrowserSuite(env: Record<string, string> = {}): BrowserSuite 
     },
   };
   return suite;
+}
+
+/**
+ * `owner` creates a conversation called `title` and `guest` joins it by its invite link;
+ * `beforeJoin` runs on the guest's context first (to route its WebSocket).
+ *
+ * @example
+ * const { owner, guest } = await twoInAConversation(suite, 'iris', 'jack', 'Edits');
+ */
+export async function twoInAConversation(
+  suite: BrowserSuite,
+  owner: string,
+  guest: string,
+  title: string,
+  beforeJoin: (context: BrowserContext) => Promise<void> = async () => undefined,
+): Promise<{ owner: Page; guest: Page }> {
+  const { page: first } = await suite.signedIn(owner);
+  await first.getByRole('link', { name: 'New conversation' }).first().click();
+  await first.getByLabel('Title').fill(title);
+  await first.getByRole('button', { name: 'Create conversation' }).click();
+  await first.waitForURL(/\/c\/[^/]+$/);
+  await first.getByRole('button', { name: 'Invite' }).click();
+  const link = first.getByRole('textbox', { name: 'Invite link' });
+  await expect.poll(() => link.inputValue()).toMatch(/\/join\//);
+  const { page: second, context } = await suite.signedIn(guest);
+  await beforeJoin(context);
+  await second.goto(await link.inputValue());
+  await second.getByRole('button', { name: 'Join conversation' }).click();
+  await second.waitForURL(/\/c\/[^/]+$/);
+  return { owner: first, guest: second };
 }

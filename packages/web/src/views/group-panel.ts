@@ -22,6 +22,8 @@ const STATUS_WORDS: Record<ParticipantStatus, string> = {
 export class GroupPanel {
   readonly el: HTMLElement;
   private readonly people = new Map<string, Participant>();
+  /** Joined participants' presence: from the list, then from `presenceChanged`. */
+  private readonly online = new Map<string, boolean>();
   private readonly listEl = h('div', { class: 'participants' });
   private readonly adminEl = h('div', { class: 'admin-controls' });
   private readonly status = statusLine();
@@ -53,9 +55,18 @@ export class GroupPanel {
       this.render();
     };
     this.disposer.add(
-      listen(client, 'participantJoined', upsert),
+      listen(client, 'participantJoined', (event) => {
+        upsert(event);
+        // Whether the newcomer is online comes with the list, not with the event.
+        if (event.conversationId === this.conversation.id) void this.load(true);
+      }),
       listen(client, 'participantLeft', upsert),
       listen(client, 'participantUpdated', upsert),
+      listen(client, 'presenceChanged', ({ userId, online }) => {
+        if (!this.people.has(userId)) return;
+        this.online.set(userId, online);
+        this.render();
+      }),
     );
   }
 
@@ -64,7 +75,11 @@ export class GroupPanel {
     if (!quiet || !this.loaded) replace(this.listEl, loading('Loading participants…'));
     try {
       const participants = await this.conversation.getParticipants();
-      for (const p of participants) this.people.set(p.userId, p);
+      for (const p of participants) {
+        this.people.set(p.userId, p);
+        if (p.online === undefined) this.online.delete(p.userId);
+        else this.online.set(p.userId, p.online);
+      }
       this.loaded = true;
       this.render();
     } catch (error) {
@@ -124,10 +139,18 @@ export class GroupPanel {
           { class: 'participant-tags' },
           p.role === 'admin' ? h('span', { class: 'tag tag-admin' }, 'admin') : h('span', { class: 'tag' }, 'member'),
           h('span', { class: `tag tag-${p.status}` }, STATUS_WORDS[p.status]),
+          this.presenceTag(p),
         ),
       ),
       buttons.length ? h('span', { class: 'participant-actions' }, ...buttons) : null,
     );
+  }
+
+  /** "online" or "offline" for a joined participant whose presence is known; nothing otherwise. */
+  private presenceTag(p: Participant): HTMLElement | null {
+    const online = p.status === 'joined' ? this.online.get(p.userId) : undefined;
+    if (online === undefined) return null;
+    return h('span', { class: `presence presence-${online ? 'online' : 'offline'}` }, online ? 'online' : 'offline');
   }
 
   private button(label: string, text: string, work: () => Promise<unknown>): HTMLButtonElement {
