@@ -13,7 +13,8 @@
  * opens the most recently active conversation. Lines typed on stdin are sent; incoming messages,
  * edits, removals, joins and leaves are printed, each message with its index (`#12`).
  * `/edit 12 new text` edits your message 12, `/delete 12` removes it (an admin may remove
- * anyone's), `/quit` or Ctrl-D exits.
+ * anyone's), `/who` lists the members and who is online (comings and goings are printed too),
+ * `/quit` or Ctrl-D exits.
  *
  * Options: --url (default http://localhost:8000), --user, --password, --create <title>,
  * --join <invite url or token>.
@@ -101,6 +102,16 @@ function command(conversation, line) {
   return true;
 }
 
+/** Member names by user id, for presence lines. */
+const names = new Map();
+
+/** `/who`: the joined members, online or not. */
+async function who(conversation) {
+  const joined = (await conversation.getParticipants()).filter((p) => p.status === 'joined');
+  for (const p of joined) names.set(p.userId, p.username);
+  console.log(`* ${joined.map((p) => `${p.username} (${p.online ? 'online' : 'offline'})`).join(', ')}`);
+}
+
 async function main() {
   const auth = new AuthClient({ baseUrl: args.url });
   await signIn(auth);
@@ -123,7 +134,13 @@ async function main() {
     seen.set(index, message);
     console.log(`* #${index} was removed`);
   });
-  conversation.on('participantJoined', ({ participant }) => console.log(`* ${participant.username} joined`));
+  conversation.on('participantJoined', ({ participant }) => {
+    names.set(participant.userId, participant.username);
+    console.log(`* ${participant.username} joined`);
+  });
+  client.on('presenceChanged', ({ userId, online }) => {
+    if (names.has(userId)) console.log(`* ${names.get(userId)} is ${online ? 'online' : 'offline'}`);
+  });
   conversation.on('participantLeft', ({ participant }) => console.log(`* ${participant.username} left`));
   conversation.on('removed', ({ reason }) => {
     console.log(`* The conversation is gone (${reason}).`);
@@ -135,11 +152,13 @@ async function main() {
   });
   client.on('error', (err) => console.error(`! ${err.code}: ${err.message}`));
 
-  console.log('Type a message and press Enter (/edit N text, /delete N, /quit to leave).');
+  await who(conversation);
+  console.log('Type a message and press Enter (/edit N text, /delete N, /who, /quit to leave).');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const body = line.trim();
     if (body === '/quit') return rl.close();
+    if (body === '/who') return void who(conversation).catch((err) => console.error(`! ${err.message}`));
     if (!body || command(conversation, body)) return;
     conversation.sendMessage(body).then(
       (message) => printMessage(message),

@@ -7,6 +7,7 @@ describeBrowser('presence in the group panel', () => {
 
   it('shows a member online while their window is open, offline once it closes, and online again when they come back', { timeout: 60_000 }, async () => {
     const { owner: lena, guest: milo } = await twoInAConversation(suite, 'lena', 'milo', 'Presence');
+    // Lena's panel was open before milo joined: the join itself says he is online.
     const miloRow = participantRow(lena, 'milo');
     await hasText(miloRow, 'online');
     await hasText(participantRow(milo, 'lena'), 'online');

@@ -19,7 +19,10 @@ async function group(): Promise<Conversation> {
   const invited = nextEvent(ann.client, 'invitationReceived');
   const { conversation } = await admin.client.createConversation({ title: 'Presence', participants: [ann.name, cat.name] });
   await invited;
+  const joined = nextEvent(admin.client, 'participantJoined', (e) => e.conversationId === conversation.id);
   await ann.client.acceptInvitation(conversation.id);
+  // The join says whether the newcomer is online: no presenceChanged told the admin.
+  expect((await joined).participant).toMatchObject({ username: ann.name, online: true });
   return conversation;
 }
 

@@ -67,9 +67,9 @@ export const Participant = Type.Object({
   invitedBy: Type.Union([Type.String(), Type.Null()]),
   updatedAt: Timestamp,
   /**
-   * Whether the user has a connection open now: in the participant list (`GET
-   * .../participants`) only; events about a participant leave it out. `presenceChanged` keeps
-   * it current.
+   * Whether the user has a connection open now, for joined participants: in the participant
+   * list (`GET .../participants`) and in `participantJoined`; other events leave it out.
+   * `presenceChanged` keeps it current.
    */
   online: Type.Optional(Type.Boolean()),
 });

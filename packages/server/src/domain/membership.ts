@@ -93,10 +93,13 @@ export class Membership {
       readFromLatest: true,
       now: this.ctx.now(),
     });
+    // Members learn whether the newcomer is online with the join: no presenceChanged told them.
+    const participant = presentParticipant(row);
+    participant.online = (await this.ctx.presence.online([actor.id])).has(actor.id);
     await publish(
       this.ctx,
       { conversationId },
-      { name: 'participantJoined', data: { conversationId, participant: presentParticipant(row) } },
+      { name: 'participantJoined', data: { conversationId, participant } },
       { kind: 'joined', conversationId, userId: actor.id },
     );
     const summary = await this.conversations.summaryFor(conversationId, actor.id);

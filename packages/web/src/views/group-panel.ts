@@ -52,14 +52,12 @@ export class GroupPanel {
     const upsert = ({ conversationId, participant }: { conversationId: string; participant: Participant }): void => {
       if (conversationId !== this.conversation.id) return;
       this.people.set(participant.userId, participant);
+      // A join says whether the newcomer is online; other changes leave presence as it was.
+      if (participant.online !== undefined) this.online.set(participant.userId, participant.online);
       this.render();
     };
     this.disposer.add(
-      listen(client, 'participantJoined', (event) => {
-        upsert(event);
-        // Whether the newcomer is online comes with the list, not with the event.
-        if (event.conversationId === this.conversation.id) void this.load(true);
-      }),
+      listen(client, 'participantJoined', upsert),
       listen(client, 'participantLeft', upsert),
       listen(client, 'participantUpdated', upsert),
       listen(client, 'presenceChanged', ({ userId, online }) => {
