@@ -84,6 +84,9 @@ describe.skipIf(!available)('faults', () => {
       expect(during.messages).toHaveLength(1);
       // Sockets to Parley itself are unaffected.
       expect(adaWs.isOpen && bobWs.isOpen).toBe(true);
+      // Presence cannot be told: the participant list leaves it out rather than guess.
+      const listedDuring = await ada.api<{ participants: { online?: boolean }[] }>(p1, 'GET', `/conversations/${room}/participants`);
+      expect(listedDuring.participants.map((p) => p.online)).toEqual([undefined, undefined]);
 
       await redis.start();
       for (const p of [p1, p2]) {
@@ -103,6 +106,12 @@ describe.skipIf(!available)('faults', () => {
         const resumed = await socket.request({ type: 'resume', positions: { [room]: 1 } });
         expect(resumed.type).toBe('resumed');
       }
+
+      // Redis came back empty: the processes put their users back, and presence is right again.
+      await eventually('presence back', async () => {
+        const listed = await bob.api<{ participants: { online?: boolean }[] }>(p2, 'GET', `/conversations/${room}/participants`);
+        return listed.participants.every((p) => p.online === true) ? listed : undefined;
+      });
 
       const again = await ada2.send(room, 'after (from p1)');
       const back = await bob2.send(room, 'after (from p2)');

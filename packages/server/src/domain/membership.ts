@@ -30,9 +30,19 @@ export class Membership {
     await requireJoined(this.ctx, conversationId, actor.id);
     const participants = (await this.ctx.storage.listParticipants(conversationId)).map(presentParticipant);
     const joined = participants.filter((p) => p.status === 'joined');
-    const online = await this.ctx.presence.online(joined.map((p) => p.userId));
-    for (const p of joined) p.online = online.has(p.userId);
+    const online = await this.onlineAmong(joined.map((p) => p.userId));
+    if (online !== undefined) for (const p of joined) p.online = online.has(p.userId);
     return participants;
+  }
+
+  /** Who of `userIds` is online; undefined (presence left out, not guessed) when it cannot be told. */
+  private async onlineAmong(userIds: string[]): Promise<Set<string> | undefined> {
+    try {
+      return await this.ctx.presence.online(userIds);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'presence lookup failed');
+      return undefined;
+    }
   }
 
   async pendingInvitations(actor: UserRecord): Promise<Invitation[]> {
@@ -95,7 +105,8 @@ export class Membership {
     });
     // Members learn whether the newcomer is online with the join: no presenceChanged told them.
     const participant = presentParticipant(row);
-    participant.online = (await this.ctx.presence.online([actor.id])).has(actor.id);
+    const online = await this.onlineAmong([actor.id]);
+    if (online !== undefined) participant.online = online.has(actor.id);
     await publish(
       this.ctx,
       { conversationId },

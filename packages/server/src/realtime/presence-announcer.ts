@@ -70,14 +70,9 @@ export class PresenceAnnouncer {
     this.leaving.set(userId, timer);
   }
 
-  /** Which of `userIds` are online anywhere; nobody when the store cannot be asked. */
-  async online(userIds: readonly string[]): Promise<Set<string>> {
-    try {
-      return await this.store.online(userIds);
-    } catch (err) {
-      this.log.warn({ err }, 'presence lookup failed');
-      return new Set();
-    }
+  /** Which of `userIds` are online anywhere; rejects when the store cannot be asked. */
+  online(userIds: readonly string[]): Promise<Set<string>> {
+    return this.store.online(userIds);
   }
 
   /**
