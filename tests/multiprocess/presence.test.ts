@@ -10,9 +10,11 @@ import { REDIS_URL, createSchema, servicesAvailable, uniqueChannel, type TestSch
  */
 const available = await servicesAvailable('multi-process presence tests');
 const TTL_MS = 900;
+const GRACE_MS = 600;
 
 describe.skipIf(!available)('presence across processes', () => {
   let schema: TestSchema;
+  let env: Record<string, string>;
   let p1: ServerProcess;
   let p2: ServerProcess;
   const sockets: Socket[] = [];
@@ -31,11 +33,11 @@ describe.skipIf(!available)('presence across processes', () => {
 
   beforeAll(async () => {
     schema = await createSchema();
-    const env = {
+    env = {
       DATABASE_URL: schema.url,
       REDIS_URL,
       PARLEY_REDIS_CHANNEL: uniqueChannel(),
-      PARLEY_PRESENCE_GRACE_MS: '100',
+      PARLEY_PRESENCE_GRACE_MS: String(GRACE_MS),
       PARLEY_PRESENCE_TTL_MS: String(TTL_MS),
     };
     [p1, p2] = await Promise.all([startServer('p1', env), startServer('p2', env)]);
@@ -67,17 +69,37 @@ describe.skipIf(!available)('presence across processes', () => {
     expect(await onlineOf(ada, p2, room)).toMatchObject({ [bob.username]: false });
   });
 
+  it('does not announce users offline whose clients move to another process during a rolling restart', async () => {
+    const eve = await Account.signUp(p1, 'eve');
+    const fay = await Account.signUp(p2, 'fay');
+    const room = await groupOf(p2, fay, [[eve, p1]]);
+    const fayOnP2 = await connect(fay, p2);
+    const eveOnP1 = await connect(eve, p1);
+    await fayOnP2.event('presenceChanged', (d) => d.userId === eve.userId && d.online === true);
+
+    const stopped = p1.stop('SIGTERM');
+    expect(await eveOnP1.closed).toBe(1001); // "going away": reconnect elsewhere
+    // As a client does, after a short backoff, but within the grace period.
+    await new Promise((r) => setTimeout(r, GRACE_MS / 3));
+    await connect(eve, p2);
+    await stopped;
+    await new Promise((r) => setTimeout(r, GRACE_MS));
+    expect(fayOnP2.events('presenceChanged').filter((f) => f.data?.userId === eve.userId).map((f) => f.data?.online)).toEqual([true]);
+    expect(await onlineOf(fay, p2, room)).toMatchObject({ [eve.username]: true });
+  });
+
   it('takes the users of a process killed with SIGKILL offline once its heartbeat lapses', async () => {
-    const cy = await Account.signUp(p1, 'cy');
+    const p3 = await startServer('p3', env);
+    const cy = await Account.signUp(p3, 'cy');
     const dan = await Account.signUp(p2, 'dan');
-    const room = await groupOf(p2, dan, [[cy, p1]]);
+    const room = await groupOf(p2, dan, [[cy, p3]]);
     const danOnP2 = await connect(dan, p2);
-    await connect(cy, p1);
+    await connect(cy, p3);
     await danOnP2.event('presenceChanged', (d) => d.userId === cy.userId && d.online === true);
     expect(await onlineOf(dan, p2, room)).toMatchObject({ [cy.username]: true });
 
     const killedAt = Date.now();
-    await p1.stop('SIGKILL');
+    await p3.stop('SIGKILL');
     const offline = await danOnP2.event('presenceChanged', (d) => d.userId === cy.userId && d.online === false, 10_000);
     expect(offline.data).toEqual({ userId: cy.userId, online: false });
     // Within a few heartbeats of the kill.

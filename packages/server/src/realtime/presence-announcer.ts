@@ -76,10 +76,13 @@ export class PresenceAnnouncer {
   }
 
   /**
-   * Shutting down: the users still in their grace period leave now, and the calls under way
-   * finish. The gateway has closed every socket first, so every user here is leaving.
+   * Shutting down: the gateway has closed every socket, so every user here is leaving. With a
+   * shared store their clients are reconnecting to other processes meanwhile, so this waits out
+   * the grace period first: whoever is back elsewhere by then is not announced offline (a
+   * rolling restart does not flicker). Then the rest leave, and the calls under way finish.
    */
   async close(): Promise<void> {
+    if (this.store.shared && this.leaving.size > 0) await new Promise((resolve) => setTimeout(resolve, this.graceMs));
     for (const [userId, timer] of this.leaving) {
       clearTimeout(timer);
       this.leave(userId);

@@ -8,6 +8,8 @@
  * const online = await presence.online(['US1', 'US2']);
  */
 export interface PresenceStore {
+  /** True when other processes share it, so a user leaving here may be back on another one. */
+  readonly shared: boolean;
   /** `userId` now has a connection on this process; true when it had none on any process before. */
   connected(userId: string): Promise<boolean>;
   /** `userId` has no connection left on this process; true when it has none on any process now. */
@@ -31,6 +33,7 @@ export interface PresenceStore {
  * await presence.connected('US1'); // true
  */
 export class MemoryPresence implements PresenceStore {
+  readonly shared = false;
   private readonly users = new Set<string>();
 
   connected(userId: string): Promise<boolean> {

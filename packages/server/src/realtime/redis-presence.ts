@@ -109,6 +109,7 @@ type Scripted = Redis & {
  * presence.onChange((userIds, online) => announce(userIds, online));
  */
 export class RedisPresence implements PresenceStore {
+  readonly shared = true;
   /** This process's id in Redis: new on every start. */
   readonly id = `P${randomBytes(8).toString('hex')}`;
   /** The users this process has marked, to put back if it was reaped while alive. */
