@@ -31,6 +31,9 @@ export interface ConversationHost {
   drop(conversationId: string, reason: 'deleted' | 'left'): void;
 }
 
+/** Messages per conversation whose newest change is remembered to drop repeats. */
+const CHANGES_REMEMBERED = 1000;
+
 /**
  * One conversation the user has joined. Its fields are kept current from real-time events, and
  * it emits the events that concern it (`messageAdded`, `participantJoined`, `updated`, ...).
@@ -41,9 +44,6 @@ export interface ConversationHost {
  * conversation.on('messageAdded', (m) => console.log(`${m.author}: ${m.body}`));
  * await conversation.sendMessage('hello');
  */
-/** Messages per conversation whose newest change is remembered to drop repeats. */
-const CHANGES_REMEMBERED = 1000;
-
 export class Conversation extends TypedEmitter<ConversationEvents> {
   private data: ConversationData;
   private role: Role;

@@ -273,7 +273,7 @@ export class ClientCore implements ConversationHost {
 
   /**
    * After a reconnect: resume from the last index and the last change per conversation (the
-   * server replays the messages, then the edits and removals missed), re-send, re-list.
+   * server replays the edits and removals missed, then the messages), re-send, re-list.
    */
   private async resync(): Promise<void> {
     const positions = this.sequencer.positions();
