@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Account, groupOf, messagesOf, type Socket } from './support/chat-client.js';
-import { startServer, stopAllServers, type ServerProcess } from './support/server-process.js';
-import { REDIS_URL, createSchema, servicesAvailable, uniqueChannel, type TestSchema } from './support/services.js';
+import type { ServerProcess } from './support/server-process.js';
+import { servicesAvailable } from './support/services.js';
+import { useTwoProcesses } from './support/two-processes.js';
 
 /*
  * Two real server processes sharing PostgreSQL (one schema for this file) and Redis (one
@@ -10,31 +11,11 @@ import { REDIS_URL, createSchema, servicesAvailable, uniqueChannel, type TestSch
 const available = await servicesAvailable('multi-process fan-out tests');
 
 describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => {
-  let schema: TestSchema;
-  let p1: ServerProcess;
-  let p2: ServerProcess;
-  const sockets: Socket[] = [];
-
-  async function connect(account: Account, at: ServerProcess): Promise<Socket> {
-    const socket = await account.connect(at);
-    sockets.push(socket);
-    return socket;
-  }
-
-  beforeAll(async () => {
-    schema = await createSchema();
-    const env = { DATABASE_URL: schema.url, REDIS_URL, PARLEY_REDIS_CHANNEL: uniqueChannel() };
-    // Started together, as a deployment would: both migrate the same fresh schema at once.
-    [p1, p2] = await Promise.all([startServer('p1', env), startServer('p2', env)]);
-  });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.kill();
-    await stopAllServers();
-    await schema?.drop();
-  });
+  const two = useTwoProcesses();
+  const connect = (account: Account, at: ServerProcess): Promise<Socket> => two.connect(account, at);
 
   it('delivers messages both ways, in order, to users on different processes', async () => {
+    const { p1, p2 } = two;
     const ada = await Account.signUp(p1, 'ada');
     const bob = await Account.signUp(p2, 'bob');
     const room = await groupOf(p1, ada, [[bob, p2]]);
@@ -58,6 +39,7 @@ describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => 
   });
 
   it('carries invitations, joins, updates and removals across processes', async () => {
+    const { p1, p2 } = two;
     const ada = await Account.signUp(p1, 'ada');
     const bob = await Account.signUp(p2, 'bob');
     const cy = await Account.signUp(p2, 'cy');
@@ -105,6 +87,7 @@ describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => 
   });
 
   it('carries edits and removals across processes, and every process reads them back', async () => {
+    const { p1, p2 } = two;
     const ada = await Account.signUp(p1, 'ada');
     const bob = await Account.signUp(p2, 'bob');
     const room = await groupOf(p1, ada, [[bob, p2]]);
@@ -138,6 +121,7 @@ describe.skipIf(!available)('two processes sharing PostgreSQL and Redis', () => 
   });
 
   it('gives concurrent senders on both processes gapless, unique indexes in one order everywhere', async () => {
+    const { p1, p2 } = two;
     const users = await Promise.all([
       Account.signUp(p1, 's1'),
       Account.signUp(p1, 's2'),

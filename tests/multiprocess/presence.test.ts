@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Account, groupOf, type Socket } from './support/chat-client.js';
-import { startServer, stopAllServers, type ServerProcess } from './support/server-process.js';
-import { REDIS_URL, createSchema, servicesAvailable, uniqueChannel, type TestSchema } from './support/services.js';
+import { startServer, type ServerProcess } from './support/server-process.js';
+import { servicesAvailable } from './support/services.js';
+import { useTwoProcesses } from './support/two-processes.js';
 
 /*
  * Presence across two real processes sharing PostgreSQL and Redis: a user online on one process
@@ -13,17 +14,8 @@ const TTL_MS = 900;
 const GRACE_MS = 600;
 
 describe.skipIf(!available)('presence across processes', () => {
-  let schema: TestSchema;
-  let env: Record<string, string>;
-  let p1: ServerProcess;
-  let p2: ServerProcess;
-  const sockets: Socket[] = [];
-
-  async function connect(account: Account, at: ServerProcess): Promise<Socket> {
-    const socket = await account.connect(at);
-    sockets.push(socket);
-    return socket;
-  }
+  const two = useTwoProcesses({ PARLEY_PRESENCE_GRACE_MS: String(GRACE_MS), PARLEY_PRESENCE_TTL_MS: String(TTL_MS) });
+  const connect = (account: Account, at: ServerProcess): Promise<Socket> => two.connect(account, at);
 
   /** The `online` of every joined participant, by username, as `reader` lists them on `at`. */
   async function onlineOf(reader: Account, at: ServerProcess, room: string): Promise<Record<string, boolean | undefined>> {
@@ -31,25 +23,8 @@ describe.skipIf(!available)('presence across processes', () => {
     return Object.fromEntries(participants.map((p) => [p.username, p.online]));
   }
 
-  beforeAll(async () => {
-    schema = await createSchema();
-    env = {
-      DATABASE_URL: schema.url,
-      REDIS_URL,
-      PARLEY_REDIS_CHANNEL: uniqueChannel(),
-      PARLEY_PRESENCE_GRACE_MS: String(GRACE_MS),
-      PARLEY_PRESENCE_TTL_MS: String(TTL_MS),
-    };
-    [p1, p2] = await Promise.all([startServer('p1', env), startServer('p2', env)]);
-  });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.kill();
-    await stopAllServers();
-    await schema?.drop();
-  });
-
   it('shows a user online everywhere while any process holds a connection, and offline after the last closes', async () => {
+    const { p1, p2 } = two;
     const ada = await Account.signUp(p1, 'ada');
     const bob = await Account.signUp(p2, 'bob');
     const room = await groupOf(p1, ada, [[bob, p2]]);
@@ -70,6 +45,7 @@ describe.skipIf(!available)('presence across processes', () => {
   });
 
   it('does not announce users offline whose clients move to another process during a rolling restart', async () => {
+    const { p1, p2 } = two;
     const eve = await Account.signUp(p1, 'eve');
     const fay = await Account.signUp(p2, 'fay');
     const room = await groupOf(p2, fay, [[eve, p1]]);
@@ -89,7 +65,8 @@ describe.skipIf(!available)('presence across processes', () => {
   });
 
   it('takes the users of a process killed with SIGKILL offline once its heartbeat lapses', async () => {
-    const p3 = await startServer('p3', env);
+    const { p2 } = two;
+    const p3 = await startServer('p3', two.env);
     const cy = await Account.signUp(p3, 'cy');
     const dan = await Account.signUp(p2, 'dan');
     const room = await groupOf(p2, dan, [[cy, p3]]);

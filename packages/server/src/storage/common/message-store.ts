@@ -3,6 +3,15 @@ import type { MessageChange, MessageRecord, Storage } from '../storage.js';
 import type { Database, MessagesTable } from '../schema.js';
 import { messageColumns, toMessage, toNumber } from './rows.js';
 
+/** The messages of one conversation with their authors' names, as records' columns. */
+function messagesOf(db: Kysely<Database>, conversationId: string) {
+  return db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.author_id')
+    .select(messageColumns)
+    .where('m.conversation_id', '=', conversationId);
+}
+
 /**
  * A page of history, oldest first. Both directions are range scans of the
  * (conversation_id, idx) primary key, so page cost does not grow with the conversation.
@@ -17,11 +26,7 @@ export const listMessages = async (
 ): Promise<{ messages: MessageRecord[]; hasMore: boolean }> => {
   const limit = Math.max(0, Math.floor(page.limit));
   const forward = page.after !== undefined;
-  let query = db
-    .selectFrom('messages as m')
-    .innerJoin('users as u', 'u.id', 'm.author_id')
-    .select(messageColumns)
-    .where('m.conversation_id', '=', conversationId);
+  let query = messagesOf(db, conversationId);
   if (page.after !== undefined) query = query.where('m.idx', '>', page.after);
   if (page.before !== undefined) query = query.where('m.idx', '<', page.before);
   // One extra row tells whether another page exists in the paging direction.
@@ -57,11 +62,7 @@ export const listMessagesJson = async (
  * const message = await getMessage(db, 'CH1', 'IM1');
  */
 export async function getMessage(db: Kysely<Database>, conversationId: string, messageId: string): Promise<MessageRecord | undefined> {
-  const row = await db
-    .selectFrom('messages as m')
-    .innerJoin('users as u', 'u.id', 'm.author_id')
-    .select(messageColumns)
-    .where('m.conversation_id', '=', conversationId)
+  const row = await messagesOf(db, conversationId)
     .where('m.id', '=', messageId)
     .executeTakeFirst();
   return row && toMessage(row);
@@ -136,11 +137,7 @@ export async function listChangedMessages(
   page: Parameters<Storage['listChangedMessages']>[1],
 ): Promise<{ messages: MessageRecord[]; hasMore: boolean }> {
   const limit = Math.max(0, Math.floor(page.limit));
-  const rows = await db
-    .selectFrom('messages as m')
-    .innerJoin('users as u', 'u.id', 'm.author_id')
-    .select(messageColumns)
-    .where('m.conversation_id', '=', conversationId)
+  const rows = await messagesOf(db, conversationId)
     .where('m.change_index', 'is not', null)
     .where('m.change_index', '>', page.afterChange)
     .where('m.idx', '<=', page.upTo)
