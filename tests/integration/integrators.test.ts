@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client, Message } from '@parley/sdk';
 import { createSchema, servicesAvailable, type TestSchema } from '../multiprocess/support/services.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
 import { openClient } from '../helpers/users.js';
+import { createApiKey, parleyCli, type ApiKey } from '../helpers/api-keys.js';
 
 /**
  * SPEC 2.1: a site's backend holds a Parley API key (`parley keys create`) and makes
@@ -17,30 +15,14 @@ import { openClient } from '../helpers/users.js';
  * `X-Parley-Identity`: mint access tokens for them, create conversations, add participants by
  * identity. Users are created on first sight, as Twilio does with identities.
  */
-const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
-const run = promisify(execFile);
-
 let server: InProcessServer;
 let schema: TestSchema | undefined;
 const clients: Client[] = [];
 
-interface Key {
-  id: string;
-  secret: string;
-}
-
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PARLEY_DATA_DIR: server.dataDir, DATABASE_URL: schema?.url ?? '' } });
-  return stdout;
-}
-
-async function createKey(name: string): Promise<Key> {
-  const out = await cli('keys', 'create', '--name', name);
-  const id = /key id:\s+(\S+)/.exec(out)?.[1];
-  const secret = /key secret:\s+(\S+)/.exec(out)?.[1];
-  if (!id || !secret) throw new Error(`unexpected CLI output: ${out}`);
-  return { id, secret };
-}
+type Key = ApiKey;
+const target = () => ({ dataDir: server.dataDir, databaseUrl: schema?.url });
+const cli = (...args: string[]): Promise<string> => parleyCli(target(), ...args);
+const createKey = (name: string): Promise<Key> => createApiKey(target(), name);
 
 const basic = (key: Key, secret = key.secret): string => `Basic ${Buffer.from(`${key.id}:${secret}`).toString('base64')}`;
 

@@ -16,6 +16,7 @@ import { inviteRoutes } from './http/routes/invite-routes.js';
 import { messageRoutes } from './http/routes/message-routes.js';
 import { opsRoutes } from './http/routes/ops-routes.js';
 import { participantRoutes } from './http/routes/participant-routes.js';
+import { twilioRoutes } from './http/twilio/twilio-routes.js';
 import type { Api } from './http/types.js';
 import { serveWebApp } from './http/web-app.js';
 import { validatorCompiler } from './http/validators.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   messageRoutes(app, routeDeps);
   participantRoutes(app, routeDeps);
   inviteRoutes(app, routeDeps);
+  await twilioRoutes(app, routeDeps);
   opsRoutes(app, { storage, bus, metrics });
   const servingWeb = await serveWebApp(app, config.webDir);
   if (!servingWeb) logger.warn({ webDir: config.webDir }, 'web app not built: run `npm run build` to serve it');

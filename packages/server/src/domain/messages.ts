@@ -112,6 +112,17 @@ export class Messages {
     });
   }
 
+  /**
+   * One message of a conversation the actor is in, removed or not.
+   *
+   * @example
+   * const message = await messages.find(user, conversationId, messageId);
+   */
+  async find(actor: UserRecord, conversationId: string, messageId: string): Promise<Message> {
+    await requireJoined(this.ctx, conversationId, actor.id);
+    return presentMessage(await this.requireMessage(conversationId, messageId));
+  }
+
   async history(actor: UserRecord, conversationId: string, query: HistoryQuery): Promise<MessagePage> {
     const { messages, hasMore } = await this.ctx.storage.listMessages(conversationId, await this.page(actor, conversationId, query));
     return { messages: messages.map(presentMessage), hasMore };

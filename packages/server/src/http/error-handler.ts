@@ -48,6 +48,25 @@ function isUnavailable(err: unknown): boolean {
 }
 
 /**
+ * Any error a route threw, as an entry of the catalogue: Fastify's client errors by their
+ * meaning, an unreachable dependency as `unavailable` (retry in 1 s), anything else as an
+ * opaque `internal`, logged with its stack.
+ *
+ * @example
+ * const appError = classifyError(err, request); // reply.status(appError.status)
+ */
+export function classifyError(err: FastifyError, request: FastifyRequest): AppError {
+  const appError = err instanceof AppError ? err : fromFastify(err);
+  if (appError) return appError;
+  if (isUnavailable(err)) {
+    request.log.warn({ err }, 'dependency unavailable');
+    return new AppError('unavailable', 'A dependency is unreachable; retry shortly', undefined, 1000);
+  }
+  request.log.error({ err }, 'unhandled error');
+  return new AppError('internal');
+}
+
+/**
  * One handler renders every error as `{ error: { code, message } }`. Unknown errors are
  * logged with their stack and become an opaque 500: no stack trace ever reaches a client.
  *
@@ -56,16 +75,7 @@ function isUnavailable(err: unknown): boolean {
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const appError = err instanceof AppError ? err : fromFastify(err);
-    if (!appError && isUnavailable(err)) {
-      request.log.warn({ err }, 'dependency unavailable');
-      reply.header('retry-after', 1);
-      return reply.status(503).send(new AppError('unavailable', 'A dependency is unreachable; retry shortly', undefined, 1000).toBody());
-    }
-    if (!appError) {
-      request.log.error({ err }, 'unhandled error');
-      return reply.status(500).send(new AppError('internal').toBody());
-    }
+    const appError = classifyError(err, request);
     if (appError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(appError.retryAfterMs / 1000));
     return reply.status(appError.status).send(appError.toBody());
   });
