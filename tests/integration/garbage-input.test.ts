@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchema, servicesAvailable, type TestSchema } from '../multiprocess/support/services.js';
+import { createApiKey } from '../helpers/api-keys.js';
 import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
 
 /**
@@ -117,6 +118,71 @@ function garbageSuite(kind: 'sqlite' | 'postgres'): void {
       for (const field of FIELDS) for (const value of VALUES) await send('PATCH', message, { body: 'b', [field]: value });
       expect(failures).toEqual([]);
       expect(sent).toBeGreaterThan(3000);
+    }, 120_000);
+
+    it('never answers a 5xx on /v1 either, and every error there is Twilio-shaped', async (ctx) => {
+      if (!available) ctx.skip();
+      const base = server.baseUrl;
+      const key = await createApiKey({ dataDir: server.dataDir, databaseUrl: schema?.url }, `garbage ${kind}`);
+      const headers = {
+        authorization: `Basic ${Buffer.from(`${key.id}:${key.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      };
+      const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+      const create = async (path: string, fields: Record<string, string>): Promise<string> =>
+        ((await (await fetch(base + path, { method: 'POST', headers, body: form(fields) })).json()) as { sid: string }).sid;
+      const sid = await create('/v1/Conversations', { FriendlyName: 'target' });
+      const participant = await create(`/v1/Conversations/${sid}/Participants`, { Identity: `garbage.${kind}` });
+      const message = await create(`/v1/Conversations/${sid}/Messages`, { Body: 'first' });
+
+      const failures: string[] = [];
+      let sent = 0;
+      const send = async (method: string, path: string, fields?: Record<string, string>): Promise<void> => {
+        sent += 1;
+        let res: Response;
+        try {
+          res = await fetch(base + path, { method, headers, body: fields === undefined ? undefined : form(fields) });
+        } catch (err) {
+          failures.push(`no answer: ${method} ${path.slice(0, 80)} (${String(err)})`);
+          return;
+        }
+        const text = await res.text();
+        const what = `${method} ${path.slice(0, 80)} ${fields === undefined ? '' : JSON.stringify(fields).slice(0, 60)}`;
+        if (res.status >= 500) failures.push(`${res.status} ${what} -> ${text.slice(0, 120)}`);
+        else if (res.status >= 400) {
+          const body = JSON.parse(text) as { code?: unknown; parley_code?: unknown };
+          if (typeof body.code !== 'number' || typeof body.parley_code !== 'string') failures.push(`not Twilio-shaped: ${what} -> ${text.slice(0, 120)}`);
+        }
+      };
+      const paths: Array<[method: string, path: (id: string) => string]> = [
+        ['GET', (id) => `/v1/Conversations/${id}`],
+        ['POST', (id) => `/v1/Conversations/${id}`],
+        ['GET', (id) => `/v1/Conversations/${id}/Participants`],
+        ['POST', (id) => `/v1/Conversations/${id}/Participants`],
+        ['GET', (id) => `/v1/Conversations/${sid}/Participants/${id}`],
+        ['GET', (id) => `/v1/Conversations/${id}/Messages`],
+        ['POST', (id) => `/v1/Conversations/${id}/Messages`],
+        ['GET', (id) => `/v1/Conversations/${sid}/Messages/${id}`],
+        ['POST', (id) => `/v1/Conversations/${sid}/Messages/${id}`],
+        ['GET', (id) => `/v1/Conversations?PageSize=${id}&PageToken=${id}&Page=${id}`],
+        ['GET', (id) => `/v1/Conversations/${sid}/Messages?PageSize=${id}&PageToken=${id}&Order=${id}`],
+        ['DELETE', (id) => `/v1/Conversations/${sid}/Participants/${id}`],
+        ['DELETE', (id) => `/v1/Conversations/${sid}/Messages/${id}`],
+        ['DELETE', (id) => `/v1/Conversations/${id}/Messages/${message}`],
+      ];
+      for (const [method, path] of paths) {
+        for (const value of WEIRD) await send(method, path(segment(value)), method === 'POST' ? {} : undefined);
+      }
+      const strings = WEIRD.filter((w) => !w.includes('\ud800'));
+      const fields = ['FriendlyName', 'Attributes', 'Identity', 'Body', 'Author', 'UniqueName', 'PageSize'];
+      const creates = ['/v1/Conversations', `/v1/Conversations/${sid}`, `/v1/Conversations/${sid}/Participants`, `/v1/Conversations/${sid}/Messages`, `/v1/Conversations/${sid}/Messages/${message}`];
+      for (const path of creates) {
+        for (const field of fields) for (const value of strings) await send('POST', path, { Body: 'b', Identity: 'someone', [field]: value });
+      }
+      // Still there, still answering (none of the above removed the participant by its sid).
+      expect((await fetch(`${base}/v1/Conversations/${sid}/Participants/${participant}`, { headers })).status).toBe(200);
+      expect(failures).toEqual([]);
+      expect(sent).toBeGreaterThan(800);
     }, 120_000);
   });
 }

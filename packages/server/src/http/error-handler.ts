@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { twilioError } from './twilio/twilio-resources.js';
 
 /** Fastify's own client errors, mapped onto the catalogue. */
 function fromFastify(err: FastifyError): AppError | undefined {
@@ -93,7 +94,9 @@ export function installErrorHandler(app: FastifyInstance): void {
  * @example
  * Fastify({ frameworkErrors });
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const appError = fromFastify(error) ?? new AppError('validation_failed', error.message);
-  void reply.status(appError.status).send(appError.toBody());
+  // The router answers before any scope's own handler: /v1 keeps Twilio's shape here too.
+  const body = request.url.startsWith('/v1/') ? twilioError(appError) : appError.toBody();
+  void reply.status(appError.status).send(body);
 }
