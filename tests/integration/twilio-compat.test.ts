@@ -131,6 +131,25 @@ describe('the official twilio package against /v1', () => {
     await expect(client.conversations.v1.conversations(conversation.sid).fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
   });
 
+  it('names a conversation by its unique name wherever a sid goes, as Twilio does', async () => {
+    const client = twilioClient();
+    const room = await client.conversations.v1.conversations.create({ friendlyName: 'Order 1042', uniqueName: 'order-1042' });
+    expect(room.uniqueName).toBe('order-1042');
+    expect((await client.conversations.v1.conversations('order-1042').fetch()).sid).toBe(room.sid);
+    await client.conversations.v1.conversations('order-1042').participants.create({ identity: 'shop.ann' });
+    await client.conversations.v1.conversations('order-1042').messages.create({ author: 'shop.ann', body: 'where is my order?' });
+    expect((await client.conversations.v1.conversations(room.sid).messages.list()).map((m) => m.body)).toEqual(['where is my order?']);
+    const renamed = await client.conversations.v1.conversations('order-1042').update({ uniqueName: 'order-1042-done' });
+    expect(renamed.uniqueName).toBe('order-1042-done');
+    await expect(client.conversations.v1.conversations('order-1042').fetch()).rejects.toMatchObject({ status: 404 });
+    // The SDK sees the same conversation, unique name and all.
+    const token = new twilio.jwt.AccessToken(`AC${'0'.repeat(32)}`, key.id, key.secret, { identity: 'shop.ann' });
+    token.addGrant(new twilio.jwt.AccessToken.ChatGrant({}));
+    const ann = await openClient(server.baseUrl, token.toJwt());
+    clients.push(ann);
+    expect((await ann.getConversation(room.sid)).uniqueName).toBe('order-1042-done');
+  });
+
   it('pages a long history and the conversation list the way the package follows them', async () => {
     const client = twilioClient();
     const room = await client.conversations.v1.conversations.create({ friendlyName: 'Long' });
@@ -151,7 +170,10 @@ describe('the official twilio package against /v1', () => {
     const refused = (promise: Promise<unknown>) => expect(promise).rejects;
     await refused(twilioClient('wrong-secret').conversations.v1.conversations.list()).toMatchObject({ status: 401, code: 20003 });
     await refused(client.conversations.v1.conversations.create({ attributes: 'not json' })).toMatchObject({ status: 400, message: 'Attributes must be JSON text of an object' });
-    await refused(client.conversations.v1.conversations.create({ uniqueName: 'taken' })).toMatchObject({ status: 400, message: expect.stringMatching(/UniqueName/) });
+    await client.conversations.v1.conversations.create({ uniqueName: 'errors-taken' });
+    await refused(client.conversations.v1.conversations.create({ uniqueName: 'errors-taken' })).toMatchObject({ status: 409, code: 20409 });
+    await refused(client.conversations.v1.conversations.create({ uniqueName: 'CH0123abcd' })).toMatchObject({ status: 400, message: expect.stringMatching(/UniqueName/) });
+    await refused(client.conversations.v1.conversations.create({ messagingServiceSid: 'MG123' })).toMatchObject({ status: 400, message: expect.stringMatching(/MessagingServiceSid/) });
     await refused(client.conversations.v1.conversations('CHnope').fetch()).toMatchObject({ status: 404, code: 20404 });
     await refused(client.conversations.v1.conversations(room.sid).participants.create({ identity: 'no spaces allowed' })).toMatchObject({ status: 400 });
     await refused(client.conversations.v1.conversations(room.sid).messages.create({ author: 'stranger', body: 'hi' })).toMatchObject({

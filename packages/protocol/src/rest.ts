@@ -57,9 +57,16 @@ export type TokenResponse = Static<typeof TokenResponse>;
 export const Title = Type.String({ minLength: 1, maxLength: LIMITS.titleMax });
 export const Subject = Type.String({ maxLength: LIMITS.subjectMax });
 
+/**
+ * A conversation's unique name: 1-100 characters, not shaped like a conversation id (so that
+ * either can name a conversation in a `/v1` path).
+ */
+export const UniqueName = Type.String({ minLength: 1, maxLength: LIMITS.titleMax, pattern: '^(?!CH[0-9a-f]+$)[^\\u0000-\\u001f]+$' });
+
 export const CreateConversationBody = Type.Object(
   {
     title: Title,
+    uniqueName: Type.Optional(UniqueName),
     subject: Type.Optional(Subject),
     participants: Type.Optional(Type.Array(Username, { maxItems: LIMITS.initialParticipantsMax })),
     invitePolicy: Type.Optional(InvitePolicy),
@@ -82,6 +89,8 @@ export const UpdateConversationBody = Type.Object(
     subject: Type.Optional(Subject),
     invitePolicy: Type.Optional(InvitePolicy),
     attributes: Type.Optional(Attributes),
+    /** A new unique name, or null to clear it. */
+    uniqueName: Type.Optional(Type.Union([UniqueName, Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 );

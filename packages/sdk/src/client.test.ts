@@ -28,7 +28,7 @@ class FakeServer {
     return {
       conversation: {
         id: 'c1', title: 'Room', subject: '', attributes: {}, invitePolicy: 'members', createdBy: 'u1',
-        createdAt: now, updatedAt: now, lastActivityAt: now, lastMessageIndex: last?.index ?? 0, lastChangeIndex: this.changeIndex,
+        createdAt: now, updatedAt: now, lastActivityAt: now, lastMessageIndex: last?.index ?? 0, lastChangeIndex: this.changeIndex, uniqueName: null,
       },
       myRole: 'admin', myStatus: 'joined', unreadCount: 0, lastMessage: last,
     };

@@ -72,6 +72,8 @@ export class Conversation extends TypedEmitter<ConversationEvents> {
 
   get id(): string { return this.data.id; }
   get title(): string { return this.data.title; }
+  /** The integrator's unique name for it (Twilio's `uniqueName`), or null. */
+  get uniqueName(): string | null { return this.data.uniqueName; }
   get subject(): string { return this.data.subject; }
   get attributes(): Attributes { return this.data.attributes; }
   get invitePolicy(): InvitePolicy { return this.data.invitePolicy; }

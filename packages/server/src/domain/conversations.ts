@@ -7,7 +7,7 @@ import type {
 import { LIMITS } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { ConversationCursor, NewParticipant, UserRecord } from '../storage/storage.js';
+import { UniqueViolation, type ConversationCursor, type NewParticipant, type UserRecord } from '../storage/storage.js';
 import { publish, type DomainContext } from './context.js';
 import { assertAttributesSize, requireAdmin } from './policies.js';
 import { presentConversation, presentSummary } from './presenters.js';
@@ -24,6 +24,13 @@ function decodeCursor(raw: string): ConversationCursor {
     // fall through to the error below
   }
   throw new AppError('validation_failed', 'querystring/cursor is not a cursor this server issued');
+}
+
+/** A storage write, with a clash of unique names as `unique_name_taken` (409). */
+function uniqueNameFree<T>(work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    throw error instanceof UniqueViolation && error.what === 'uniqueName' ? new AppError('unique_name_taken') : error;
+  });
 }
 
 /**
@@ -53,12 +60,13 @@ export class Conversations {
       lastActivityAt: now,
       lastMessageIndex: 0,
       lastChangeIndex: 0,
+      uniqueName: body.uniqueName ?? null,
     };
     const participants: NewParticipant[] = [
       { userId: actor.id, role: 'admin', status: 'joined', invitedBy: null },
       ...found.map((u): NewParticipant => ({ userId: u.id, role: 'member', status: 'invited', invitedBy: actor.id })),
     ];
-    await this.ctx.storage.createConversation(conversation, participants);
+    await uniqueNameFree(this.ctx.storage.createConversation(conversation, participants));
     const summary = await this.summaryFor(conversation.id, actor.id);
     await publish(this.ctx, { userIds: [actor.id] }, { name: 'conversationAdded', data: { conversation: summary } }, {
       kind: 'joined',
@@ -105,7 +113,7 @@ export class Conversations {
   async update(actor: UserRecord, conversationId: string, patch: UpdateConversationBody): Promise<ConversationSummary> {
     await requireAdmin(this.ctx, conversationId, actor.id);
     assertAttributesSize(patch.attributes, LIMITS.attributesMaxBytes);
-    const updated = await this.ctx.storage.updateConversation(conversationId, { ...patch, updatedAt: this.ctx.now() });
+    const updated = await uniqueNameFree(this.ctx.storage.updateConversation(conversationId, { ...patch, updatedAt: this.ctx.now() }));
     if (!updated) throw new AppError('conversation_not_found');
     await publish(this.ctx, { conversationId }, { name: 'conversationUpdated', data: { conversation: presentConversation(updated) } });
     return this.summaryFor(conversationId, actor.id);

@@ -74,6 +74,7 @@ export function presentConversation(c: ConversationRecord): Conversation {
     lastActivityAt: c.lastActivityAt,
     lastMessageIndex: c.lastMessageIndex,
     lastChangeIndex: c.lastChangeIndex,
+    uniqueName: c.uniqueName,
   };
 }
 

@@ -197,6 +197,22 @@ describe('REST bad input', () => {
     }
   });
 
+  it('keeps conversation unique names unique: 409 unique_name_taken, a malformed one named, null clears it', async () => {
+    const create = (payload: object) => server.app.inject({ method: 'POST', url: '/api/conversations', headers: auth(), payload });
+    const made = await create({ title: 'Order', uniqueName: 'order-7' });
+    expect(made.statusCode).toBe(201);
+    const id = made.json().conversation.conversation.id as string;
+    expect(made.json().conversation.conversation.uniqueName).toBe('order-7');
+    expectError(await create({ title: 'Again', uniqueName: 'order-7' }), 409, 'unique_name_taken');
+    expectError(await create({ title: 'Looks like an id', uniqueName: 'CH0a1b2c' }), 400, 'validation_failed', 'uniqueName');
+    expectError(await create({ title: 'Empty', uniqueName: '' }), 400, 'validation_failed', 'uniqueName');
+    const other = (await create({ title: 'Other' })).json().conversation.conversation.id as string;
+    const patch = (target: string, payload: object) => server.app.inject({ method: 'PATCH', url: `/api/conversations/${target}`, headers: auth(), payload });
+    expectError(await patch(other, { uniqueName: 'order-7' }), 409, 'unique_name_taken');
+    expect((await patch(id, { uniqueName: null })).json().conversation.conversation.uniqueName).toBeNull();
+    expect((await patch(other, { uniqueName: 'order-7' })).json().conversation.conversation.uniqueName).toBe('order-7');
+  });
+
   it('rejects a duplicate username, case-insensitively', async () => {
     const res = await server.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { username: 'ALICE', password: 'password123' } });
     expectError(res, 409, 'username_taken', 'alice');

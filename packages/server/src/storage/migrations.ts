@@ -142,7 +142,7 @@ async function createClientIdIndex(db: Kysely<any>, name: string, columns: strin
  */
 const conversationHeads: Migration = {
   async up(db: Kysely<any>): Promise<void> {
-    await headsView(false).execute(db);
+    await headsView([]).execute(db);
   },
   async down(db: Kysely<any>): Promise<void> {
     // The stored columns become the truth again: bring SQLite's up to date first.
@@ -188,9 +188,9 @@ const messageEdits: Migration = {
   },
 };
 
-/** `conversation_heads` as of 0003, with the stored change counter when `withChanges` (0006). */
-function headsView(withChanges: boolean) {
-  const changes = withChanges ? sql`, c.last_change_index` : sql``;
+/** `conversation_heads` as of 0003, with the stored columns added since (0006, 0007) named in `extra`. */
+function headsView(extra: ('last_change_index' | 'unique_name')[]) {
+  const changes = sql.raw(extra.map((column) => `, c.${column}`).join(''));
   return sql`create view conversation_heads as
       select c.id, c.title, c.subject, c.attributes, c.invite_policy, c.created_by, c.created_at, c.updated_at,
         coalesce((select m.created_at from messages m where m.conversation_id = c.id order by m.idx desc limit 1),
@@ -247,15 +247,36 @@ const changeIndex: Migration = {
     // The wire JSON SQLite stored with those messages gains the key (PostgreSQL stores none).
     await rewriteChangedJson(db, (message, changeIndex) => ({ ...message, changeIndex }));
     await db.schema.dropView('conversation_heads').execute();
-    await headsView(true).execute(db);
+    await headsView(['last_change_index']).execute(db);
   },
   async down(db: Kysely<any>): Promise<void> {
     await db.schema.dropView('conversation_heads').execute();
-    await headsView(false).execute(db);
+    await headsView([]).execute(db);
     await rewriteChangedJson(db, ({ changeIndex: _dropped, ...message }) => message);
     await db.schema.dropIndex('messages_changes').execute();
     await db.schema.alterTable('messages').dropColumn('change_index').execute();
     await db.schema.alterTable('conversations').dropColumn('last_change_index').execute();
+  },
+};
+
+/**
+ * `conversations.unique_name`: an optional name an integrator gives a conversation, unique
+ * across conversations (Twilio's `unique_name`, SPEC 2.8), so that `/v1` can name a
+ * conversation by it. Null for every conversation until given; a unique index allows many nulls
+ * on both databases.
+ */
+const uniqueName: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('conversations').addColumn('unique_name', 'text').execute();
+    await db.schema.createIndex('conversations_unique_name').unique().on('conversations').column('unique_name').execute();
+    await db.schema.dropView('conversation_heads').execute();
+    await headsView(['last_change_index', 'unique_name']).execute(db);
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropView('conversation_heads').execute();
+    await headsView(['last_change_index']).execute(db);
+    await db.schema.dropIndex('conversations_unique_name').execute();
+    await db.schema.alterTable('conversations').dropColumn('unique_name').execute();
   },
 };
 
@@ -267,6 +288,7 @@ export const migrations: Record<string, Migration> = {
   '0004_message_json': messageJson,
   '0005_message_edits': messageEdits,
   '0006_change_index': changeIndex,
+  '0007_unique_name': uniqueName,
 };
 
 const provider: MigrationProvider = {

@@ -43,6 +43,8 @@ export interface ConversationsTable {
   last_message_index: number;
   /** The conversation's change counter: the `change_index` its latest edit or removal took (migration 0006). */
   last_change_index?: number;
+  /** Optional, unique across conversations (migration 0007). */
+  unique_name?: string | null;
 }
 
 /** The `participants` table. */

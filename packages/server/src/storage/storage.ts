@@ -45,6 +45,8 @@ export interface ConversationRecord {
   lastMessageIndex: number;
   /** The `changeIndex` of the latest edit or removal of one of its messages; 0 when there was none. */
   lastChangeIndex: number;
+  /** Optional, unique across conversations. */
+  uniqueName: string | null;
 }
 
 export interface ParticipantRecord {
@@ -154,7 +156,7 @@ export interface StatusChange {
   now: string;
 }
 
-/** Thrown by `createUser` when the username exists. */
+/** Thrown by `createUser` when the username exists, and by conversation writes when the unique name does. */
 export class UniqueViolation extends Error {
   constructor(readonly what: string) {
     super(`${what} already exists`);
@@ -194,12 +196,18 @@ export interface Storage {
   listApiKeys(): Promise<ApiKeyRecord[]>;
   revokeApiKey(id: string, now: string): Promise<boolean>;
 
-  /** Creates the conversation and its first participants in one transaction. */
+  /**
+   * Creates the conversation and its first participants in one transaction; throws
+   * `UniqueViolation('uniqueName')` when another conversation has its unique name.
+   */
   createConversation(conversation: ConversationRecord, participants: NewParticipant[]): Promise<void>;
   getConversation(id: string): Promise<ConversationRecord | undefined>;
+  /** The id of the conversation with that unique name (exact match), if any. */
+  findConversationByUniqueName(uniqueName: string): Promise<string | undefined>;
+  /** Throws `UniqueViolation('uniqueName')` as `createConversation` does. */
   updateConversation(
     id: string,
-    patch: Partial<Pick<ConversationRecord, 'title' | 'subject' | 'attributes' | 'invitePolicy'>> & { updatedAt: string },
+    patch: Partial<Pick<ConversationRecord, 'title' | 'subject' | 'attributes' | 'invitePolicy' | 'uniqueName'>> & { updatedAt: string },
   ): Promise<ConversationRecord | undefined>;
   /** Deletes the conversation with its messages, participants and invite links. */
   deleteConversation(id: string): Promise<boolean>;

@@ -41,7 +41,7 @@ export function conversationResource(place: Place, summary: ConversationSummary)
     chat_service_sid: SERVICE_SID,
     messaging_service_sid: null,
     friendly_name: c.title,
-    unique_name: null,
+    unique_name: c.uniqueName,
     attributes: JSON.stringify(c.attributes),
     state: 'active',
     date_created: twilioTime(c.createdAt),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyRequest } from 'fastify';
-import { LIMITS, type Attributes, type Participant } from '@parley/protocol';
+import { LIMITS, UniqueName, type Attributes, type Participant } from '@parley/protocol';
 import type { Domain } from '../../domain/domain.js';
 import { provisionUser } from '../../domain/external-users.js';
 import { AppError } from '../../errors.js';
@@ -46,9 +46,15 @@ const ListQuery = Type.Object(Paging, { additionalProperties: false });
 const MessagesQuery = Type.Object({ ...Paging, Order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])) }, { additionalProperties: false });
 const AttributesText = Type.String({ maxLength: LIMITS.attributesMaxBytes * 2 });
 const ConversationBody = Type.Object(
-  { FriendlyName: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.titleMax })), Attributes: Type.Optional(AttributesText) },
+  {
+    FriendlyName: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.titleMax })),
+    UniqueName: Type.Optional(UniqueName),
+    Attributes: Type.Optional(AttributesText),
+  },
   { additionalProperties: false },
 );
+/** A conversation's sid as Parley writes its ids; anything else in that place is a unique name. */
+const CONVERSATION_SID = /^CH[0-9a-f]+$/;
 const ParticipantBody = Type.Object(
   { Identity: Type.String({ minLength: 1, maxLength: 64 }), Attributes: Type.Optional(AttributesText) },
   { additionalProperties: false },
@@ -117,6 +123,13 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
         return reply.status(404).send(twilioError(error));
       });
 
+      // As on Twilio, a conversation's unique name may stand in for its sid in any path.
+      v1.addHook('preHandler', async (request) => {
+        const params = request.params as { sid?: string };
+        if (params.sid === undefined || CONVERSATION_SID.test(params.sid)) return;
+        params.sid = (await domain.ctx.storage.findConversationByUniqueName(params.sid)) ?? params.sid;
+      });
+
       const tags = ['twilio v1'];
       const caller = async (request: FastifyRequest) => {
         const found = await serviceCaller(domain, request);
@@ -137,6 +150,7 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
         const attributes = parseAttributes('Attributes', request.body.Attributes);
         const { conversation } = await domain.conversations.create(user, {
           title: request.body.FriendlyName ?? UNTITLED,
+          ...(request.body.UniqueName === undefined ? {} : { uniqueName: request.body.UniqueName }),
           ...(attributes === undefined ? {} : { attributes }),
         });
         return reply.status(201).send(conversationResource(place, conversation));
@@ -163,6 +177,7 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
         const attributes = parseAttributes('Attributes', request.body.Attributes);
         const patch = {
           ...(request.body.FriendlyName === undefined ? {} : { title: request.body.FriendlyName }),
+          ...(request.body.UniqueName === undefined ? {} : { uniqueName: request.body.UniqueName }),
           ...(attributes === undefined ? {} : { attributes }),
         };
         const summary = Object.keys(patch).length === 0 ? await domain.conversations.get(user, request.params.sid) : await domain.conversations.update(user, request.params.sid, patch);

@@ -1,5 +1,5 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
-import type { ConversationCursor, ConversationListItem, ConversationRecord, NewParticipant, Storage } from '../storage.js';
+import { UniqueViolation, type ConversationCursor, type ConversationListItem, type ConversationRecord, type NewParticipant, type Storage } from '../storage.js';
 import type { ConversationsTable, Database } from '../schema.js';
 import { iso, toConversation, toMessage, toNumber, toParticipant } from './rows.js';
 
@@ -8,6 +8,7 @@ export type ConversationStore = Pick<
   Storage,
   | 'createConversation'
   | 'getConversation'
+  | 'findConversationByUniqueName'
   | 'updateConversation'
   | 'deleteConversation'
   | 'listConversationsForUser'
@@ -22,9 +23,18 @@ export type ConversationStore = Pick<
  * const conversations = conversationStore(db);
  * await conversations.getConversation('CH1');
  */
-export function conversationStore(db: Kysely<Database>): ConversationStore {
+export function conversationStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): ConversationStore {
+  /** A unique-name clash as `UniqueViolation`, anything else as it was. */
+  const uniqueName = <T>(work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      throw isUniqueViolation(error) ? new UniqueViolation('uniqueName') : error;
+    });
   return {
-    createConversation: (conversation, participants) => createConversation(db, conversation, participants),
+    createConversation: (conversation, participants) => uniqueName(createConversation(db, conversation, participants)),
+    async findConversationByUniqueName(name) {
+      const row = await db.selectFrom('conversations').select('id').where('unique_name', '=', name).executeTakeFirst();
+      return row?.id;
+    },
     async getConversation(id) {
       const row = await db.selectFrom('conversation_heads').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toConversation(row);
@@ -35,7 +45,8 @@ export function conversationStore(db: Kysely<Database>): ConversationStore {
       if (patch.subject !== undefined) set.subject = patch.subject;
       if (patch.attributes !== undefined) set.attributes = JSON.stringify(patch.attributes);
       if (patch.invitePolicy !== undefined) set.invite_policy = patch.invitePolicy;
-      const updated = await db.updateTable('conversations').set(set).where('id', '=', id).executeTakeFirst();
+      if (patch.uniqueName !== undefined) set.unique_name = patch.uniqueName;
+      const updated = await uniqueName(db.updateTable('conversations').set(set).where('id', '=', id).executeTakeFirst());
       if (Number(updated.numUpdatedRows) === 0) return undefined;
       // Not `returning`: the stored counter lags behind the messages (SQLite's appends leave it).
       const row = await db.selectFrom('conversation_heads').selectAll().where('id', '=', id).executeTakeFirst();
@@ -132,6 +143,7 @@ function toRow(c: ConversationRecord): ConversationsTable {
     last_activity_at: iso(c.lastActivityAt),
     last_message_index: c.lastMessageIndex,
     last_change_index: c.lastChangeIndex,
+    unique_name: c.uniqueName,
   };
 }
 

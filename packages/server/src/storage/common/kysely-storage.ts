@@ -40,7 +40,7 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     changeMessage: (conversationId, messageId, change) => changeMessage(db, conversationId, messageId, change, parts.storesMessageJson),
     listChangedMessages: (conversationId, page) => listChangedMessages(db, conversationId, page),
     ...accountStore(db, parts.isUniqueViolation),
-    ...conversationStore(db),
+    ...conversationStore(db, parts.isUniqueViolation),
     ...participantStore(db),
     ...inviteStore(db),
     ...parts.reads,

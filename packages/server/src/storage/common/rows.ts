@@ -91,6 +91,7 @@ export function toConversation(row: ConversationsTable): ConversationRecord {
     lastActivityAt: row.last_activity_at,
     lastMessageIndex: toNumber(row.last_message_index),
     lastChangeIndex: toNumber(row.last_change_index),
+    uniqueName: row.unique_name ?? null,
   };
 }
 

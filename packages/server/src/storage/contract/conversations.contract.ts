@@ -5,6 +5,26 @@ import { appendMany, at, makeConversation, makeUser, newMessage, uid, type GetSt
 /** Conversations, the per-user list and deletion. */
 export function conversationsContract(get: GetStorage): void {
   describe('conversations', () => {
+    it('keeps unique names unique, finds a conversation by one, and lets one be cleared and taken again', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const name = uid('order-');
+      const first = await makeConversation(s, ada, { uniqueName: name });
+      await makeConversation(s, ada);
+      await makeConversation(s, ada); // many conversations without one
+      expect((await s.getConversation(first.id))?.uniqueName).toBe(name);
+      expect(await s.findConversationByUniqueName(name)).toBe(first.id);
+      expect(await s.findConversationByUniqueName(name.toUpperCase())).toBeUndefined();
+      expect(await s.findConversationByUniqueName(uid('none-'))).toBeUndefined();
+      await expect(makeConversation(s, ada, { uniqueName: name })).rejects.toMatchObject({ name: 'UniqueViolation', what: 'uniqueName' });
+      const second = await makeConversation(s, ada, { uniqueName: `${name}-2` });
+      await expect(s.updateConversation(second.id, { uniqueName: name, updatedAt: at(20) })).rejects.toMatchObject({ what: 'uniqueName' });
+      expect((await s.getConversation(second.id))?.uniqueName).toBe(`${name}-2`);
+      expect(await s.updateConversation(first.id, { uniqueName: null, updatedAt: at(21) })).toMatchObject({ uniqueName: null });
+      expect(await s.updateConversation(second.id, { uniqueName: name, updatedAt: at(22) })).toMatchObject({ uniqueName: name });
+      expect(await s.findConversationByUniqueName(name)).toBe(second.id);
+    });
+
     it('creates a conversation with its participants and reads it back', async () => {
       const s = get();
       const ada = await makeUser(s, 'ada');

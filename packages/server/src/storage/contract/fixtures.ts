@@ -41,6 +41,7 @@ export interface ConversationOptions {
   others?: NewParticipant[];
   lastActivityAt?: string;
   id?: string;
+  uniqueName?: string;
 }
 
 /** Creates a conversation whose creator is a joined admin. */
@@ -62,6 +63,7 @@ export async function makeConversation(
     lastActivityAt: when,
     lastMessageIndex: 0,
     lastChangeIndex: 0,
+    uniqueName: options.uniqueName ?? null,
   };
   const participants: NewParticipant[] = [
     { userId: creator.id, role: 'admin', status: 'joined', invitedBy: null },
