@@ -43,8 +43,11 @@ describe('presence', () => {
   it("lists joined participants as online or offline, and keeps invited users' presence to themselves", async () => {
     const conversation = await group();
     expect(await onlineOf(conversation)).toEqual({ [admin.name]: true, [ann.name]: true, [cat.name]: undefined });
-    // Ben shares no conversation with anyone: his coming and going is told to no one.
-    const aboutBen = [watch(admin, ben.client.user.id), watch(ann, ben.client.user.id)];
+    // Ben shares no conversation with anyone: he cannot be followed, and no one is told.
+    const benId = ben.client.user.id;
+    expect(await admin.client.watchPresence([benId, ann.client.user.id])).toEqual(new Map([[ann.client.user.id, true]]));
+    expect(await cat.client.watchPresence([admin.client.user.id])).toEqual(new Map()); // cat is only invited
+    const aboutBen = [watch(admin, benId), watch(ann, benId)];
     await ben.client.shutdown();
     await pause(GRACE_MS * 2);
     ben = { ...ben, client: await connect(server, ben.auth) };
@@ -55,6 +58,8 @@ describe('presence', () => {
   it('tells contacts when a user comes online and, after the grace period, when the last connection closes', async () => {
     const conversation = await group();
     const annUserId = ann.client.user.id;
+    expect(await admin.client.watchPresence([annUserId])).toEqual(new Map([[annUserId, true]]));
+    await cat.client.watchPresence([annUserId]);
     const seenByAdmin = watch(admin, annUserId);
     const seenByCat = watch(cat, annUserId);
     await ann.client.shutdown();
@@ -67,10 +72,12 @@ describe('presence', () => {
     await expect.poll(() => seenByAdmin, { timeout: 3000 }).toEqual([false, true]);
     expect((await onlineOf(conversation))[ann.name]).toBe(true);
     expect(seenByCat).toEqual([]); // cat is only invited
+    expect(admin.client.isOnline(annUserId)).toBe(true);
   });
 
   it('says nothing while another connection stays open, or when a reload comes back within the grace period', async () => {
     await group();
+    await admin.client.watchPresence([ann.client.user.id]);
     const seen = watch(admin, ann.client.user.id);
     const secondTab = await connect(server, ann.auth);
     await secondTab.shutdown();

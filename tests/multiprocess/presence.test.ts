@@ -31,6 +31,8 @@ describe.skipIf(!available)('presence across processes', () => {
     const adaOnP1 = await connect(ada, p1);
     expect(await onlineOf(ada, p2, room)).toEqual({ [ada.username]: true, [bob.username]: false });
 
+    // Ada follows bob from p1; bob comes online on p2.
+    expect(await adaOnP1.request({ type: 'watchPresence', userIds: [bob.userId] })).toMatchObject({ type: 'presence', watching: [bob.userId], online: [] });
     const bobOnP2 = await connect(bob, p2);
     await adaOnP1.event('presenceChanged', (d) => d.userId === bob.userId && d.online === true);
     // A second connection on the other process: no news for anyone.
@@ -50,6 +52,7 @@ describe.skipIf(!available)('presence across processes', () => {
     const fay = await Account.signUp(p2, 'fay');
     const room = await groupOf(p2, fay, [[eve, p1]]);
     const fayOnP2 = await connect(fay, p2);
+    await fayOnP2.request({ type: 'watchPresence', userIds: [eve.userId] });
     const eveOnP1 = await connect(eve, p1);
     await fayOnP2.event('presenceChanged', (d) => d.userId === eve.userId && d.online === true);
 
@@ -71,6 +74,7 @@ describe.skipIf(!available)('presence across processes', () => {
     const dan = await Account.signUp(p2, 'dan');
     const room = await groupOf(p2, dan, [[cy, p3]]);
     const danOnP2 = await connect(dan, p2);
+    await danOnP2.request({ type: 'watchPresence', userIds: [cy.userId] });
     await connect(cy, p3);
     await danOnP2.event('presenceChanged', (d) => d.userId === cy.userId && d.online === true);
     expect(await onlineOf(dan, p2, room)).toMatchObject({ [cy.username]: true });

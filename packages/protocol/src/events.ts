@@ -25,8 +25,9 @@ export interface ServerEvents {
   typingEnded: { conversationId: string; userId: string; username: string };
   readPositionChanged: { conversationId: string; userId: string; lastReadIndex: number };
   /**
-   * A user who shares a conversation with you came online (their first connection on any
-   * server) or went offline (their last one closed, after a short grace period for reloads).
+   * A user whose presence this connection follows (`watchPresence`) came online (their first
+   * connection on any server) or went offline (their last one closed, after a short grace
+   * period for reloads).
    */
   presenceChanged: { userId: string; online: boolean };
   tokenAboutToExpire: { expiresAt: string };

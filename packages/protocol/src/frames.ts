@@ -69,7 +69,22 @@ export const TokenFrame = Type.Object(
 );
 export type TokenFrame = Static<typeof TokenFrame>;
 
-export const ClientFrame = Type.Union([SendFrame, ResumeFrame, PingFrame, TypingFrame, ReadFrame, TokenFrame]);
+/**
+ * Replaces the set of users whose presence this connection follows (at most 1,000; only
+ * contacts, the users who share a joined conversation with you, are followed). The reply,
+ * `presence`, lists which of them are online now; `presenceChanged` events follow.
+ */
+export const WatchPresenceFrame = Type.Object(
+  {
+    type: Type.Literal('watchPresence'),
+    ref: Ref,
+    userIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export type WatchPresenceFrame = Static<typeof WatchPresenceFrame>;
+
+export const ClientFrame = Type.Union([SendFrame, ResumeFrame, PingFrame, TypingFrame, ReadFrame, TokenFrame, WatchPresenceFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
 
@@ -97,6 +112,14 @@ export interface ResumedFrame {
   gone: string[];
 }
 
+/** Reply to `watchPresence`: the users now followed (the contacts among those asked), and which of them are online. */
+export interface PresenceFrame {
+  type: 'presence';
+  ref?: string;
+  watching: string[];
+  online: string[];
+}
+
 export interface OkFrame {
   type: 'ok';
   ref?: string;
@@ -118,7 +141,7 @@ export interface ErrorFrame {
 
 export type EventFrame = { type: 'event' } & AnyServerEvent;
 
-export type ServerFrame = ReadyFrame | AckFrame | ResumedFrame | OkFrame | PongFrame | ErrorFrame | EventFrame;
+export type ServerFrame = ReadyFrame | AckFrame | ResumedFrame | PresenceFrame | OkFrame | PongFrame | ErrorFrame | EventFrame;
 
 /** WebSocket close codes the server uses. */
 export const CLOSE_CODES = {

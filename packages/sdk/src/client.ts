@@ -108,6 +108,30 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 
   /**
+   * Follows the presence of these users (replacing whom I followed before); only those who
+   * share a conversation with me are followed. Resolves with each followed user's state now;
+   * `presenceChanged` then reports each change, including those missed while disconnected.
+   *
+   * @example
+   * const ids = (await conversation.getParticipants()).map((p) => p.userId);
+   * const online = await client.watchPresence(ids); // Map { 'US1' => true, ... }
+   * client.on('presenceChanged', ({ userId, online }) => render(userId, online));
+   */
+  watchPresence(userIds: string[]): Promise<Map<string, boolean>> {
+    return this.core.watchPresence(userIds);
+  }
+
+  /**
+   * Whether a user I follow (`watchPresence`) is online now; undefined for anyone else.
+   *
+   * @example
+   * badge.textContent = client.isOnline(userId) ? 'online' : 'offline';
+   */
+  isOnline(userId: string): boolean | undefined {
+    return this.core.isOnline(userId);
+  }
+
+  /**
    * Creates a conversation with me as admin; named users get invitations.
    *
    * @example

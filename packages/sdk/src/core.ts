@@ -37,6 +37,10 @@ export class ClientCore implements ConversationHost {
   private ready: ReadyFrame | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** The users whose presence this client follows (sent again after every reconnect). */
+  private presenceWatch: string[] = [];
+  /** What is known of each followed user's presence. */
+  private readonly presence = new Map<string, boolean>();
 
   constructor(
     token: string,
@@ -222,6 +226,8 @@ export class ClientCore implements ConversationHost {
         }
         return this.fanOut(frame.data.conversationId, 'readPositionChanged', frame.data);
       case 'presenceChanged':
+        if (this.presence.get(frame.data.userId) === frame.data.online) return;
+        this.presence.set(frame.data.userId, frame.data.online);
         this.out.emit('presenceChanged', frame.data);
         return;
       case 'tokenAboutToExpire':
@@ -272,6 +278,37 @@ export class ClientCore implements ConversationHost {
   }
 
   /**
+   * Follows the presence of `userIds` (replacing what was followed); those who share no
+   * conversation with me are left out. Resolves with who is online now; `presenceChanged`
+   * reports every change after that, and after a reconnect the changes missed meanwhile.
+   */
+  async watchPresence(userIds: string[]): Promise<Map<string, boolean>> {
+    this.presenceWatch = [...new Set(userIds)];
+    return this.sendPresenceWatch(false);
+  }
+
+  /** Whether a followed user is online; undefined for anyone not followed. */
+  isOnline(userId: string): boolean | undefined {
+    return this.presence.get(userId);
+  }
+
+  /** Sends the watch list; with `announce`, emits `presenceChanged` for every state that differs from what was known. */
+  private async sendPresenceWatch(announce: boolean): Promise<Map<string, boolean>> {
+    const reply = await this.realtime.request({ type: 'watchPresence', userIds: this.presenceWatch });
+    const states = new Map<string, boolean>();
+    if (reply.type !== 'presence') return states;
+    const online = new Set(reply.online);
+    for (const userId of reply.watching) states.set(userId, online.has(userId));
+    for (const userId of [...this.presence.keys()]) if (!states.has(userId)) this.presence.delete(userId);
+    for (const [userId, isOnline] of states) {
+      const before = this.presence.get(userId);
+      this.presence.set(userId, isOnline);
+      if (announce && before !== undefined && before !== isOnline) this.out.emit('presenceChanged', { userId, online: isOnline });
+    }
+    return states;
+  }
+
+  /**
    * After a reconnect: resume from the last index and the last change per conversation (the
    * server replays the edits and removals missed, then the messages), re-send, re-list.
    */
@@ -284,6 +321,11 @@ export class ClientCore implements ConversationHost {
     }
     const resumed = this.realtime.request({ type: 'resume', positions, changes });
     this.outbox.flush();
+    if (this.presenceWatch.length > 0) {
+      this.sendPresenceWatch(true).catch((err: unknown) => {
+        if (!(err instanceof ConnectionLostError)) this.reportError(err);
+      });
+    }
     try {
       const reply = await resumed;
       if (reply.type === 'resumed') for (const id of reply.gone) this.drop(id, 'removed');

@@ -54,8 +54,8 @@ export interface ClientEvents {
   typingEnded: TypingPayload;
   readPositionChanged: ServerEvents['readPositionChanged'];
   /**
-   * Someone who shares a conversation with me came online or went offline. Their state when a
-   * conversation's participants are listed is each joined participant's `online`.
+   * Someone whose presence I follow (`client.watchPresence`) came online or went offline,
+   * live or while I was disconnected (reported after the reconnect).
    */
   presenceChanged: ServerEvents['presenceChanged'];
   /** The token expires soon; refreshed automatically when `getToken` was given. */

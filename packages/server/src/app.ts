@@ -58,7 +58,7 @@ export interface ParleyApp {
 export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { config, storage, bus, logger } = deps;
   const presenceStore = deps.presence ?? new MemoryPresence();
-  const presence = new PresenceAnnouncer(presenceStore, storage, bus, logger.child({ module: 'presence' }), config.presenceGraceMs);
+  const presence = new PresenceAnnouncer(presenceStore, bus, logger.child({ module: 'presence' }), config.presenceGraceMs);
   const tokens = await TokenService.open(storage, config.tokenTtlSeconds);
   const domain = createDomain({ storage, bus, presence, config, log: logger, now: () => isoNow() }, tokens);
   const metrics = createMetrics();

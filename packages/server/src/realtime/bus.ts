@@ -2,9 +2,10 @@ import type { AnyServerEvent } from '@parley/protocol';
 
 /**
  * Who an event is for: every joined participant of a conversation (resolved by each
- * process's gateway from its own subscriptions), or a list of users.
+ * process's gateway from its own subscriptions), a list of users, or the connections that
+ * follow one user's presence (`watchPresence`).
  */
-export type Audience = { conversationId: string } | { userIds: string[] };
+export type Audience = { conversationId: string } | { userIds: string[] } | { presenceOf: string };
 
 /**
  * A change of who may receive a conversation's events, applied by every gateway before

@@ -20,6 +20,8 @@ export interface ConnectionHooks {
   onFrameError(): void;
   /** Corks this connection's socket for the rest of the event-loop turn (optional). */
   cork?: TurnCork;
+  /** Makes the connection follow these users' presence; resolves with those followed and those online. */
+  watchPresence?(conn: Connection, userIds: string[]): Promise<{ watching: string[]; online: string[] }>;
 }
 
 /**
@@ -117,6 +119,12 @@ export class Connection implements RoomMember {
       case 'ping':
         this.send(withRef({ type: 'pong' }, frame.ref));
         return;
+      case 'watchPresence': {
+        if (!this.hooks.watchPresence) throw new AppError('unknown_frame', 'Presence is not available here');
+        const { watching, online } = await this.hooks.watchPresence(this, frame.userIds);
+        this.send(withRef({ type: 'presence', watching, online }, frame.ref));
+        return;
+      }
     }
   }
 

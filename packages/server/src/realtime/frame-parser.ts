@@ -1,6 +1,6 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { PingFrame, ReadFrame, ResumeFrame, SendFrame, TokenFrame, TypingFrame, type ClientFrame } from '@parley/protocol';
+import { PingFrame, ReadFrame, ResumeFrame, SendFrame, TokenFrame, TypingFrame, WatchPresenceFrame, type ClientFrame } from '@parley/protocol';
 import { AppError } from '../errors.js';
 import { assertNoNul } from '../nul-text.js';
 
@@ -53,6 +53,7 @@ const CHECKS: Record<ClientFrame['type'], TypeCheck<TSchema>> = {
   typing: TypeCompiler.Compile(TypingFrame),
   read: TypeCompiler.Compile(ReadFrame),
   token: TypeCompiler.Compile(TokenFrame),
+  watchPresence: TypeCompiler.Compile(WatchPresenceFrame),
 };
 
 /** The `ref` of a frame that failed validation, when it has a usable one, to echo on the error. */

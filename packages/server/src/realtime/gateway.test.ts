@@ -238,4 +238,37 @@ describe('WebSocket gateway', () => {
     expect((await old.next((f) => f.ref === 'still')).type).toBe('pong');
     for (const peer of [alice, late, old]) peer.ws.close();
   });
+
+  it('follows the presence of contacts only, and refuses a malformed watchPresence naming the field', async () => {
+    // Someone new, never connected before (other tests leave their sockets open).
+    const carolToken = await signUp('carol_presence');
+    const { json: created } = await api('/api/conversations', { method: 'POST', token: aliceToken, body: { title: 'Presence', participants: ['carol_presence'] } });
+    const room: string = created.conversation.conversation.id;
+    const carolId: string = (await api('/api/me', { token: carolToken })).json.user.id;
+    const alice = await connect(aliceToken);
+    // Carol is only invited: not a contact yet.
+    alice.ws.send(JSON.stringify({ type: 'watchPresence', ref: 'w1', userIds: [carolId, 'USnobody'] }));
+    expect(await alice.next((f) => f.ref === 'w1')).toEqual({ type: 'presence', ref: 'w1', watching: [], online: [] });
+    await api(`/api/invitations/${room}/accept`, { method: 'POST', token: carolToken });
+    alice.ws.send(JSON.stringify({ type: 'watchPresence', ref: 'w2', userIds: [carolId] }));
+    expect(await alice.next((f) => f.ref === 'w2')).toEqual({ type: 'presence', ref: 'w2', watching: [carolId], online: [] });
+    const carol = await connect(carolToken);
+    expect((await alice.next((f) => f.name === 'presenceChanged')).data).toEqual({ userId: carolId, online: true });
+
+    for (const userIds of ['US1', [42], ['x'.repeat(65)], Array.from({ length: 1001 }, (_, i) => `US${i}`)]) {
+      alice.ws.send(JSON.stringify({ type: 'watchPresence', ref: 'bad', userIds }));
+      const error = await alice.next((f) => f.type === 'error' && f.ref === 'bad');
+      expect(error.code).toBe('validation_failed');
+      expect(error.message).toMatch(/userIds/);
+      alice.frames.splice(alice.frames.indexOf(error), 1);
+    }
+    // An empty list stops following: carol's going is not told.
+    alice.ws.send(JSON.stringify({ type: 'watchPresence', ref: 'w3', userIds: [] }));
+    await alice.next((f) => f.ref === 'w3');
+    carol.ws.close();
+    alice.ws.send(JSON.stringify({ type: 'ping', ref: 'still' }));
+    expect((await alice.next((f) => f.ref === 'still')).type).toBe('pong');
+    expect(alice.frames.filter((f) => f.name === 'presenceChanged')).toHaveLength(1);
+    alice.ws.close();
+  });
 });

@@ -41,6 +41,9 @@ export class Gateway {
   private readonly cork = new TurnCork();
   /** Connections counted as present (registered and subscribed), to be uncounted when they drop. */
   private readonly present = new WeakSet<Connection>();
+  /** Per user, the local connections following that user's presence, and the reverse. */
+  private readonly watchers = new Map<string, Set<Connection>>();
+  private readonly watching = new Map<Connection, Set<string>>();
   private closing = false;
 
   /** `presence` hears of every connection that opens and closes (none in unit tests of delivery). */
@@ -85,7 +88,9 @@ export class Gateway {
     const recipients: Iterable<Connection> =
       'conversationId' in audience
         ? this.rooms.inConversation(audience.conversationId)
-        : audience.userIds.flatMap((id) => [...this.rooms.ofUser(id)]);
+        : 'presenceOf' in audience
+          ? (this.watchers.get(audience.presenceOf) ?? [])
+          : audience.userIds.flatMap((id) => [...this.rooms.ofUser(id)]);
     const origin = originOf(envelope);
     let frame: TextFrame | undefined;
     let count = 0;
@@ -97,7 +102,9 @@ export class Gateway {
       const event = serialise(envelope.event, messageJsonOf(envelope));
       frame = event.frame;
       const isRecipient =
-        'conversationId' in audience ? sender.subscriptions.has(audience.conversationId) : audience.userIds.includes(sender.userId);
+        'conversationId' in audience
+          ? sender.subscriptions.has(audience.conversationId)
+          : 'userIds' in audience && audience.userIds.includes(sender.userId);
       if (isRecipient) {
         first = sender;
         if (this.writeTo(sender, frame)) count += 1;
@@ -140,6 +147,7 @@ export class Gateway {
         onTokenChanged: (c) => this.scheduleExpiry(c),
         onFrameError: () => this.metrics.frameErrors.inc(),
         cork: this.cork,
+        watchPresence: (c, userIds) => this.watchPresence(c, userIds),
       });
     } catch (err) {
       if (!(err instanceof AppError)) {
@@ -217,7 +225,38 @@ export class Gateway {
     for (const ws of this.wss.clients) ws.close(CLOSE_CODES.serviceRestart, 'Reconnect and resume');
   }
 
+  /**
+   * Replaces what `conn` follows with the contacts among `userIds` (the users who share a joined
+   * conversation with it: presence is not given to strangers), and says which are online.
+   */
+  private async watchPresence(conn: Connection, userIds: string[]): Promise<{ watching: string[]; online: string[] }> {
+    if (!this.presence) throw new AppError('unknown_frame', 'Presence is not available here');
+    const asked = new Set(userIds);
+    const contacts = asked.size === 0 ? [] : await this.domain.ctx.storage.listContactIds(conn.userId);
+    const watching = contacts.filter((id) => asked.has(id));
+    this.unwatch(conn);
+    if (!this.local.has(conn)) return { watching: [], online: [] };
+    if (watching.length > 0) this.watching.set(conn, new Set(watching));
+    for (const id of watching) {
+      let set = this.watchers.get(id);
+      if (!set) this.watchers.set(id, (set = new Set()));
+      set.add(conn);
+    }
+    const online = watching.length === 0 ? new Set<string>() : await this.presence.online(watching);
+    return { watching, online: watching.filter((id) => online.has(id)) };
+  }
+
+  private unwatch(conn: Connection): void {
+    for (const id of this.watching.get(conn) ?? []) {
+      const set = this.watchers.get(id);
+      set?.delete(conn);
+      if (set?.size === 0) this.watchers.delete(id);
+    }
+    this.watching.delete(conn);
+  }
+
   private drop(conn: Connection): void {
+    this.unwatch(conn);
     if (this.present.delete(conn)) this.presence?.closed(conn.userId);
     this.rooms.removeConnection(conn);
     this.local.delete(conn);

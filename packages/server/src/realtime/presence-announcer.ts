@@ -1,19 +1,18 @@
 import type { Logger } from 'pino';
-import type { Storage } from '../storage/storage.js';
 import type { Bus } from './bus.js';
 import type { PresenceStore } from './presence.js';
 
 /**
  * Turns this process's connections into presence: counts each user's open connections here,
- * tells the store about a user's first and last one, and publishes `presenceChanged` to the
- * user's contacts (everyone joined to a conversation with them) when the store says the user's
- * state changed everywhere. A user whose last connection closes stays online for `graceMs`, so
+ * tells the store about a user's first and last one, and publishes one `presenceChanged`,
+ * addressed to whoever follows the user (`watchPresence`, on any process), when the store says
+ * the user's state changed everywhere. A user whose last connection closes stays online for `graceMs`, so
  * a page reload or a quick reconnect is not announced as offline and online again.
  *
  * Presence is best effort: a store or bus failure is logged and the change is not announced.
  *
  * @example
- * const announcer = new PresenceAnnouncer(store, storage, bus, log, 2000);
+ * const announcer = new PresenceAnnouncer(store, bus, log, 2000);
  * announcer.opened('US1'); // ... later
  * announcer.closed('US1');
  */
@@ -27,7 +26,6 @@ export class PresenceAnnouncer {
 
   constructor(
     private readonly store: PresenceStore,
-    private readonly storage: Storage,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly graceMs: number,
@@ -108,9 +106,8 @@ export class PresenceAnnouncer {
 
   private async announce(userId: string, online: boolean): Promise<void> {
     try {
-      const contacts = await this.storage.listContactIds(userId);
-      if (contacts.length === 0) return;
-      await this.bus.publish({ audience: { userIds: contacts }, event: { name: 'presenceChanged', data: { userId, online } } });
+      // To whoever follows the user, on every process: no lookup here, whatever the user's groups.
+      await this.bus.publish({ audience: { presenceOf: userId }, event: { name: 'presenceChanged', data: { userId, online } } });
     } catch (err) {
       this.log.warn({ err, userId, online }, 'announcing presence failed');
     }

@@ -51,9 +51,11 @@ export class GroupPanel {
     );
     const upsert = ({ conversationId, participant }: { conversationId: string; participant: Participant }): void => {
       if (conversationId !== this.conversation.id) return;
+      const known = this.people.has(participant.userId);
       this.people.set(participant.userId, participant);
       // A join says whether the newcomer is online; other changes leave presence as it was.
       if (participant.online !== undefined) this.online.set(participant.userId, participant.online);
+      if (!known && participant.status === 'joined') void this.watch();
       this.render();
     };
     this.disposer.add(
@@ -80,8 +82,21 @@ export class GroupPanel {
       }
       this.loaded = true;
       this.render();
+      await this.watch();
     } catch (error) {
       if (!this.loaded) replace(this.listEl, errorState(describeError(error), () => void this.load()));
+    }
+  }
+
+  /** Follows the joined members' presence from now on (the list gave it as it was then). */
+  private async watch(): Promise<void> {
+    const joined = [...this.people.values()].filter((p) => p.status === 'joined').map((p) => p.userId);
+    try {
+      const states = await this.client.watchPresence(joined);
+      for (const [userId, online] of states) this.online.set(userId, online);
+      this.render();
+    } catch {
+      // Offline: the list's presence stands, and the client follows again once reconnected.
     }
   }
 
