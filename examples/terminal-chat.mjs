@@ -105,11 +105,13 @@ function command(conversation, line) {
 /** Member names by user id, for presence lines. */
 const names = new Map();
 
-/** `/who`: the joined members, online or not. */
-async function who(conversation) {
+/** `/who`: the joined members, online or not; their comings and goings are printed from then on. */
+async function who(client, conversation) {
   const joined = (await conversation.getParticipants()).filter((p) => p.status === 'joined');
   for (const p of joined) names.set(p.userId, p.username);
-  console.log(`* ${joined.map((p) => `${p.username} (${p.online ? 'online' : 'offline'})`).join(', ')}`);
+  const online = await client.watchPresence(joined.map((p) => p.userId));
+  const state = (p) => ((online.get(p.userId) ?? p.online) ? 'online' : 'offline');
+  console.log(`* ${joined.map((p) => `${p.username} (${state(p)})`).join(', ')}`);
 }
 
 async function main() {
@@ -137,6 +139,7 @@ async function main() {
   conversation.on('participantJoined', ({ participant }) => {
     names.set(participant.userId, participant.username);
     console.log(`* ${participant.username} joined`);
+    void client.watchPresence([...names.keys()]).catch(() => undefined);
   });
   client.on('presenceChanged', ({ userId, online }) => {
     if (names.has(userId)) console.log(`* ${names.get(userId)} is ${online ? 'online' : 'offline'}`);
@@ -152,13 +155,13 @@ async function main() {
   });
   client.on('error', (err) => console.error(`! ${err.code}: ${err.message}`));
 
-  await who(conversation);
+  await who(client, conversation);
   console.log('Type a message and press Enter (/edit N text, /delete N, /who, /quit to leave).');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const body = line.trim();
     if (body === '/quit') return rl.close();
-    if (body === '/who') return void who(conversation).catch((err) => console.error(`! ${err.message}`));
+    if (body === '/who') return void who(client, conversation).catch((err) => console.error(`! ${err.message}`));
     if (!body || command(conversation, body)) return;
     conversation.sendMessage(body).then(
       (message) => printMessage(message),
