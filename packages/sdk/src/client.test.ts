@@ -21,6 +21,9 @@ class FakeServer {
   hang = '';
   /** The conversation's change counter. */
   changeIndex = 0;
+  /** Who is online, for `watchPresence`; only these users may be followed. */
+  online = new Set<string>();
+  contacts = new Set(['u2', 'u3']);
 
   summary(): ConversationSummary {
     const last = this.messages.at(-1) ?? null;
@@ -109,6 +112,9 @@ class FakeServer {
         socket.deliver({ type: 'event', name: 'messageAdded', data: { conversationId: 'c1', message: m } });
       }
       socket.deliver({ type: 'resumed', ref, gone: [] });
+    } else if (frame.type === 'watchPresence') {
+      const watching = frame.userIds.filter((id) => this.contacts.has(id));
+      socket.deliver({ type: 'presence', ref, watching, online: watching.filter((id) => this.online.has(id)) });
     } else if (frame.type === 'token') {
       this.validToken = frame.token;
       socket.deliver({ type: 'ok', ref });
@@ -254,6 +260,32 @@ describe('Client (against a fake server)', () => {
     expect(server.frames.find((f) => f.type === 'resume')).toMatchObject({ positions: { c1: 3 }, changes: { c1: 3 } });
     expect(conversation?.lastChangeIndex).toBe(5);
     expect(conversation?.lastMessage).toMatchObject({ index: 3, body: 'three while away' });
+  });
+
+  it('follows presence, drops repeats, and after a reconnect reports only what changed while away', async () => {
+    const server = new FakeServer();
+    server.online.add('u2');
+    const client = await connect(server);
+    const changes: [string, boolean][] = [];
+    client.on('presenceChanged', ({ userId, online }) => changes.push([userId, online]));
+    expect(await client.watchPresence(['u2', 'u3', 'stranger', 'u2'])).toEqual(new Map([['u2', true], ['u3', false]]));
+    expect(server.frames.find((f) => f.type === 'watchPresence')).toMatchObject({ userIds: ['u2', 'u3', 'stranger'] });
+    expect([client.isOnline('u2'), client.isOnline('u3'), client.isOnline('stranger')]).toEqual([true, false, undefined]);
+
+    const presence = (userId: string, online: boolean) => {
+      if (online) server.online.add(userId);
+      else server.online.delete(userId);
+      server.last().deliver({ type: 'event', name: 'presenceChanged', data: { userId, online } });
+    };
+    presence('u3', true);
+    presence('u3', true); // a repeat says nothing new
+    expect(changes).toEqual([['u3', true]]);
+
+    server.last().drop();
+    server.online.delete('u2'); // u2 left while the client was away; u3 stayed
+    await vi.waitFor(() => expect(changes).toEqual([['u3', true], ['u2', false]]));
+    expect(server.frames.filter((f) => f.type === 'watchPresence')).toHaveLength(2);
+    expect(client.isOnline('u2')).toBe(false);
   });
 
   it('fetches a gap over REST instead of skipping a message', async () => {
