@@ -68,21 +68,24 @@ export function classifyError(err: FastifyError, request: FastifyRequest): AppEr
 }
 
 /**
- * One handler renders every error as `{ error: { code, message } }`. Unknown errors are
- * logged with their stack and become an opaque 500: no stack trace ever reaches a client.
+ * One handler renders every error of `app` (and of the scopes it holds), and every unknown
+ * route, with `render`: by default `{ error: { code, message } }`; the `/v1` scope renders
+ * Twilio's shape. Unknown errors are logged with their stack and become an opaque 500: no stack
+ * trace ever reaches a client.
  *
  * @example
  * installErrorHandler(app);
+ * installErrorHandler(v1, twilioError);
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, render: (error: AppError) => unknown = (error) => error.toBody()): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appError = classifyError(err, request);
     if (appError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(appError.retryAfterMs / 1000));
-    return reply.status(appError.status).send(appError.toBody());
+    return reply.status(appError.status).send(render(appError));
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`);
-    return reply.status(404).send(error.toBody());
+    return reply.status(404).send(render(error));
   });
 }
 

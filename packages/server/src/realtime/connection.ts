@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { LIMITS, type ClientFrame, type Message, type SendMessageBody, type ServerFrame } from '@parley/protocol';
+import { LIMITS, type ClientFrame, type Message, type MessagePage, type SendMessageBody, type ServerFrame } from '@parley/protocol';
 import type { Domain } from '../domain/domain.js';
 import { AppError } from '../errors.js';
 import type { UserRecord } from '../storage/storage.js';
@@ -149,30 +149,41 @@ export class Connection implements RoomMember {
     this.send(withRef({ type: 'resumed', gone }, ref));
   }
 
-  private async replayMessages(conversationId: string, lastIndex: number): Promise<void> {
-    let after = lastIndex;
-    for (;;) {
-      const page = await this.domain.messages.history(this.user, conversationId, { after, limit: LIMITS.pageSizeMax });
-      for (const message of page.messages) {
-        this.send({ type: 'event', name: 'messageAdded', data: { conversationId, message } });
-        after = message.index;
-      }
-      if (!page.hasMore || page.messages.length === 0) return;
-    }
+  private replayMessages(conversationId: string, lastIndex: number): Promise<void> {
+    return this.replayPages(
+      (after) => this.domain.messages.history(this.user, conversationId, { after, limit: LIMITS.pageSizeMax }),
+      lastIndex,
+      (message) => message.index,
+      (message) => ({ type: 'event', name: 'messageAdded', data: { conversationId, message } }),
+    );
   }
 
   /** The current state of each message up to `upTo` changed after `lastChange`, as its event. */
-  private async replayChanges(conversationId: string, upTo: number, lastChange: number): Promise<void> {
-    let afterChange = lastChange;
+  private replayChanges(conversationId: string, upTo: number, lastChange: number): Promise<void> {
+    return this.replayPages(
+      (afterChange) => this.domain.messages.changes(this.user, conversationId, { afterChange, upTo }),
+      lastChange,
+      (message) => message.changeIndex ?? lastChange,
+      (message) =>
+        message.removedAt === undefined
+          ? { type: 'event', name: 'messageUpdated', data: { conversationId, message } }
+          : { type: 'event', name: 'messageRemoved', data: { conversationId, messageId: message.id, index: message.index, message } },
+    );
+  }
+
+  /** Sends each message of every page `load` gives as its `frame`, asking for each page after the `cursorOf` the last one sent. */
+  private async replayPages(
+    load: (after: number) => Promise<MessagePage>,
+    start: number,
+    cursorOf: (message: Message) => number,
+    frame: (message: Message) => ServerFrame,
+  ): Promise<void> {
+    let after = start;
     for (;;) {
-      const page = await this.domain.messages.changes(this.user, conversationId, { afterChange, upTo });
+      const page = await load(after);
       for (const message of page.messages) {
-        this.send(
-          message.removedAt === undefined
-            ? { type: 'event', name: 'messageUpdated', data: { conversationId, message } }
-            : { type: 'event', name: 'messageRemoved', data: { conversationId, messageId: message.id, index: message.index, message } },
-        );
-        afterChange = message.changeIndex ?? afterChange;
+        this.send(frame(message));
+        after = cursorOf(message);
       }
       if (!page.hasMore || page.messages.length === 0) return;
     }

@@ -25,35 +25,35 @@ export interface RedisPresenceOptions {
  * build themselves, so this works on one Redis, not on Redis Cluster.
  */
 
+/**
+ * Lua every script starts with: whether a process other than `skip` (nil: any) holds `user`.
+ * Processes are few, so this is a few SISMEMBERs.
+ */
+const HELD = `
+local function held(prefix, user, skip)
+  for _, pid in ipairs(redis.call('smembers', prefix .. ':procs')) do
+    if pid ~= skip and redis.call('sismember', prefix .. ':users:' .. pid, user) == 1 then return true end
+  end
+  return false
+end`;
+
 /** ARGV: prefix, me, user. 1 when no other process had the user (and this one had not already). */
-const CONNECTED = `
-local procs = ARGV[1] .. ':procs'
-redis.call('sadd', procs, ARGV[2])
+const CONNECTED = `${HELD}
+redis.call('sadd', ARGV[1] .. ':procs', ARGV[2])
 if redis.call('sadd', ARGV[1] .. ':users:' .. ARGV[2], ARGV[3]) == 0 then return 0 end
-for _, pid in ipairs(redis.call('smembers', procs)) do
-  if pid ~= ARGV[2] and redis.call('sismember', ARGV[1] .. ':users:' .. pid, ARGV[3]) == 1 then return 0 end
-end
+if held(ARGV[1], ARGV[3], ARGV[2]) then return 0 end
 return 1`;
 
 /** ARGV: prefix, me, user. 1 when this process had the user and no other process has it. */
-const DISCONNECTED = `
+const DISCONNECTED = `${HELD}
 if redis.call('srem', ARGV[1] .. ':users:' .. ARGV[2], ARGV[3]) == 0 then return 0 end
-for _, pid in ipairs(redis.call('smembers', ARGV[1] .. ':procs')) do
-  if redis.call('sismember', ARGV[1] .. ':users:' .. pid, ARGV[3]) == 1 then return 0 end
-end
+if held(ARGV[1], ARGV[3], nil) then return 0 end
 return 1`;
 
 /** ARGV: prefix, users... One flag per user: 1 when some process has it. */
-const ONLINE = `
-local procs = redis.call('smembers', ARGV[1] .. ':procs')
+const ONLINE = `${HELD}
 local out = {}
-for i = 2, #ARGV do
-  local on = 0
-  for _, pid in ipairs(procs) do
-    if redis.call('sismember', ARGV[1] .. ':users:' .. pid, ARGV[i]) == 1 then on = 1 break end
-  end
-  out[#out + 1] = on
-end
+for i = 2, #ARGV do out[#out + 1] = held(ARGV[1], ARGV[i], nil) and 1 or 0 end
 return out`;
 
 /**
@@ -62,7 +62,7 @@ return out`;
  * `{ reaped, lost... }`, where reaped is 1 when this process had itself been taken for dead
  * (a pause longer than the ttl), so that it puts its users back.
  */
-const BEAT = `
+const BEAT = `${HELD}
 local procs = ARGV[1] .. ':procs'
 redis.call('set', ARGV[1] .. ':alive:' .. ARGV[2], '1', 'PX', ARGV[3])
 local reaped = redis.call('sadd', procs, ARGV[2])
@@ -74,11 +74,7 @@ for _, pid in ipairs(redis.call('smembers', procs)) do
     local users = redis.call('smembers', key)
     redis.call('del', key)
     for _, user in ipairs(users) do
-      local on = false
-      for _, other in ipairs(redis.call('smembers', procs)) do
-        if redis.call('sismember', ARGV[1] .. ':users:' .. other, user) == 1 then on = true break end
-      end
-      if not on then out[#out + 1] = user end
+      if not held(ARGV[1], user, nil) then out[#out + 1] = user end
     end
   end
 end

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import { Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { LIMITS, UniqueName, type Attributes, type Participant } from '@parley/protocol';
 import type { Domain } from '../../domain/domain.js';
 import { provisionUser } from '../../domain/external-users.js';
 import { AppError } from '../../errors.js';
 import type { UserRecord } from '../../storage/storage.js';
 import { publicBaseUrl } from '../auth.js';
-import { classifyError } from '../error-handler.js';
+import { installErrorHandler } from '../error-handler.js';
 import type { Api, RouteDeps } from '../types.js';
 import {
   accountSidOf,
@@ -86,6 +86,16 @@ function parseAttributes(name: string, text: string | undefined): Attributes | u
   return value as Attributes;
 }
 
+/** A conversation's Twilio parameters as Parley's fields, each only when given. */
+function conversationFields(body: Static<typeof ConversationBody>): { title?: string; uniqueName?: string; attributes?: Attributes } {
+  const attributes = parseAttributes('Attributes', body.Attributes);
+  return {
+    ...(body.FriendlyName === undefined ? {} : { title: body.FriendlyName }),
+    ...(body.UniqueName === undefined ? {} : { uniqueName: body.UniqueName }),
+    ...(attributes === undefined ? {} : { attributes }),
+  };
+}
+
 function pageSizeOf(query: { PageSize?: string }): number {
   const asked = query.PageSize === undefined ? DEFAULT_PAGE_SIZE : Number(query.PageSize);
   if (asked < 1) throw new AppError('validation_failed', 'PageSize must be at least 1');
@@ -113,15 +123,7 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
   await app.register(
     async (v1: Api) => {
       await v1.register(formbody);
-      v1.setErrorHandler((err: FastifyError, request, reply) => {
-        const error = classifyError(err, request);
-        if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(error.retryAfterMs / 1000));
-        return reply.status(error.status).send(twilioError(error));
-      });
-      v1.setNotFoundHandler((request, reply) => {
-        const error = new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]} in the Twilio-compatible API`);
-        return reply.status(404).send(twilioError(error));
-      });
+      installErrorHandler(v1, twilioError);
 
       // As on Twilio, a conversation's unique name may stand in for its sid in any path.
       v1.addHook('preHandler', async (request) => {
@@ -147,12 +149,7 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
 
       v1.post('/Conversations', { schema: { tags, body: ConversationBody } }, async (request, reply) => {
         const { user, place } = await caller(request);
-        const attributes = parseAttributes('Attributes', request.body.Attributes);
-        const { conversation } = await domain.conversations.create(user, {
-          title: request.body.FriendlyName ?? UNTITLED,
-          ...(request.body.UniqueName === undefined ? {} : { uniqueName: request.body.UniqueName }),
-          ...(attributes === undefined ? {} : { attributes }),
-        });
+        const { conversation } = await domain.conversations.create(user, { title: UNTITLED, ...conversationFields(request.body) });
         return reply.status(201).send(conversationResource(place, conversation));
       });
 
@@ -174,12 +171,7 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
 
       v1.post('/Conversations/:sid', { schema: { tags, params: ConversationParams, body: ConversationBody } }, async (request) => {
         const { user, place } = await caller(request);
-        const attributes = parseAttributes('Attributes', request.body.Attributes);
-        const patch = {
-          ...(request.body.FriendlyName === undefined ? {} : { title: request.body.FriendlyName }),
-          ...(request.body.UniqueName === undefined ? {} : { uniqueName: request.body.UniqueName }),
-          ...(attributes === undefined ? {} : { attributes }),
-        };
+        const patch = conversationFields(request.body);
         const summary = Object.keys(patch).length === 0 ? await domain.conversations.get(user, request.params.sid) : await domain.conversations.update(user, request.params.sid, patch);
         return conversationResource(place, summary);
       });
@@ -269,16 +261,14 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
         });
       });
 
-      const messageOf = (user: UserRecord, conversationId: string, sid: string) => domain.messages.find(user, conversationId, sid);
-
       v1.get('/Conversations/:sid/Messages/:child', { schema: { tags, params: ChildParams } }, async (request) => {
         const { user, place } = await caller(request);
-        return messageResource(place, await messageOf(user, request.params.sid, request.params.child));
+        return messageResource(place, await domain.messages.find(user, request.params.sid, request.params.child));
       });
 
       v1.post('/Conversations/:sid/Messages/:child', { schema: { tags, params: ChildParams, body: MessageUpdateBody } }, async (request) => {
         const { user, place } = await caller(request);
-        const message = await messageOf(user, request.params.sid, request.params.child);
+        const message = await domain.messages.find(user, request.params.sid, request.params.child);
         // The account may change any message: the edit is made as its author.
         const author = await provisionUser(domain.ctx, message.author);
         return messageResource(place, await domain.messages.edit(author, request.params.sid, message.id, { body: request.body.Body }));
