@@ -40,6 +40,7 @@ export const ERRORS = {
   },
   already_participant: { status: 409, message: 'That user is already in this conversation' },
   already_invited: { status: 409, message: 'That user already has a pending invitation' },
+  webhook_not_found: { status: 404, message: 'This API key has no webhook' },
   unique_name_taken: { status: 409, message: 'Another conversation has that unique name' },
   cannot_target_self: { status: 400, message: 'Use leave to remove yourself' },
   participant_not_joined: { status: 409, message: 'That participant has not joined' },

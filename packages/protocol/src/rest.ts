@@ -209,4 +209,42 @@ export const MessageParams = Type.Object({
 });
 export type MessageParams = Static<typeof MessageParams>;
 
+/** Event types a webhook can ask for (SPEC 2.8: message and membership events; docs/integrators.md). */
+export const WEBHOOK_EVENT_TYPES = [
+  'messageAdded',
+  'messageUpdated',
+  'messageRemoved',
+  'participantInvited',
+  'participantJoined',
+  'participantLeft',
+] as const;
+export const WebhookEventType = Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)));
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** `PUT /api/webhook`: where the key's events go, and which (all when omitted). */
+export const SetWebhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000, description: 'http:// or https:// URL that receives a POST per event' }),
+    events: Type.Optional(Type.Array(WebhookEventType, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+export type SetWebhookBody = Static<typeof SetWebhookBody>;
+
+export const Webhook = Type.Object({
+  url: Type.String(),
+  events: Type.Array(WebhookEventType),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  /** Conversations whose deliveries are failing now (each retried with doubling waits). */
+  failing: Type.Integer({ minimum: 0 }),
+  /** What went wrong on the latest failing delivery, or null. */
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export type Webhook = Static<typeof Webhook>;
+
+export const WebhookResponse = Type.Object({ webhook: Webhook });
+export type WebhookResponse = Static<typeof WebhookResponse>;
+
 export { Conversation };

@@ -17,6 +17,7 @@ import { messageRoutes } from './http/routes/message-routes.js';
 import { opsRoutes } from './http/routes/ops-routes.js';
 import { participantRoutes } from './http/routes/participant-routes.js';
 import { twilioRoutes } from './http/twilio/twilio-routes.js';
+import { webhookRoutes } from './http/routes/webhook-routes.js';
 import type { Api } from './http/types.js';
 import { serveWebApp } from './http/web-app.js';
 import { validatorCompiler } from './http/validators.js';
@@ -28,6 +29,7 @@ import { Gateway } from './realtime/gateway.js';
 import { MemoryPresence, type PresenceStore } from './realtime/presence.js';
 import { PresenceAnnouncer } from './realtime/presence-announcer.js';
 import type { Storage } from './storage/storage.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +44,7 @@ export interface ParleyApp {
   app: FastifyInstance;
   gateway: Gateway;
   domain: Domain;
+  webhooks: WebhookDispatcher;
   /** Stops accepting, closes sockets with a reconnect hint, then closes storage and bus. */
   close(): Promise<void>;
 }
@@ -102,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   messageRoutes(app, routeDeps);
   participantRoutes(app, routeDeps);
   inviteRoutes(app, routeDeps);
+  webhookRoutes(app, routeDeps);
   await twilioRoutes(app, routeDeps);
   opsRoutes(app, { storage, bus, metrics });
   const servingWeb = await serveWebApp(app, config.webDir);
@@ -109,11 +113,17 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
 
   const gateway = new Gateway(domain, bus, logger.child({ module: 'gateway' }), metrics, presence);
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  const webhooks = new WebhookDispatcher(storage, bus, logger.child({ module: 'webhooks' }), {
+    timeoutMs: config.webhookTimeoutMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+  });
+  webhooks.start();
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       await gateway.close();
+      await webhooks.close();
       // Every socket is closed: the users of this process leave, then the store forgets it.
       await presence.close();
       await presenceStore.close();
@@ -125,5 +135,5 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
       await bus.close();
       await storage.close();
     })());
-  return { app: app as unknown as FastifyInstance, gateway, domain, close };
+  return { app: app as unknown as FastifyInstance, gateway, domain, webhooks, close };
 }

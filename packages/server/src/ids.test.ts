@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId, newMessageId, newSecret } from './ids.js';
+import { newEventId, newId, newMessageId, newSecret } from './ids.js';
 
 describe('newId', () => {
   it('is the prefix and 32 lowercase hex characters', () => {
@@ -51,5 +51,15 @@ describe('newMessageId', () => {
     for (let i = 0; i < 20; i += 1) {
       expect(new Set(ids.map((id) => id[i])).size).toBeGreaterThan(8);
     }
+  });
+});
+
+describe('newEventId', () => {
+  it('sorts in the order made, within one millisecond and when the clock steps back', () => {
+    const t = 1_700_000_000_000;
+    const ids = [newEventId(t), newEventId(t), newEventId(t), newEventId(t + 5), newEventId(t + 1), newEventId(t + 6)];
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toMatch(/^EV[0-9a-f]{32}$/);
   });
 });

@@ -38,6 +38,24 @@ export function newMessageId(nowMs: number = Date.now()): string {
   return `IM${Math.floor(nowMs).toString(16).padStart(TIME_HEX, '0')}${randomHex(ORDERED_RANDOM_BYTES)}`;
 }
 
+let lastEventMs = 0;
+let eventSeq = 0;
+
+/**
+ * An event id ('EV' and 32 hex characters) that sorts after every one this process made before:
+ * 12 hex digits of milliseconds, 8 of a counter within the millisecond, 12 random. Webhook
+ * outbox rows are delivered in this order, so two changes in one millisecond keep theirs.
+ *
+ * @example
+ * newEventId() // 'EV019ad4c5e1f0' + '00000000' + 12 random hex digits
+ */
+export function newEventId(nowMs: number = Date.now()): string {
+  const ms = Math.max(Math.floor(nowMs), lastEventMs);
+  eventSeq = ms === lastEventMs ? eventSeq + 1 : 0;
+  lastEventMs = ms;
+  return `EV${ms.toString(16).padStart(TIME_HEX, '0')}${eventSeq.toString(16).padStart(8, '0')}${randomHex(6)}`;
+}
+
 /** `bytes` bytes from the pool as hex; each call uses its own bytes, never shared or reused. */
 function randomHex(bytes: number): string {
   if (offset + bytes > POOL_BYTES) {

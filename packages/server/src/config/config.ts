@@ -26,6 +26,10 @@ export interface Config {
   presenceGraceMs: number;
   /** With Redis: how long a silent process counts as alive; its users then show offline. */
   presenceTtlMs: number;
+  /** How long a webhook receiver has to answer one delivery before it counts as failed. */
+  webhookTimeoutMs: number;
+  /** The longest wait between two attempts of a failing webhook delivery (they double from 1 s up to it). */
+  webhookRetryMaxMs: number;
 }
 
 /** Thrown when one or more variables are invalid; lists every problem. */
@@ -94,6 +98,8 @@ export function loadConfig(env: Env, defaults: { webDir?: string } = {}): Config
     trustProxy: trustProxy === 'true',
     presenceGraceMs: intVar(env, 'PARLEY_PRESENCE_GRACE_MS', 2000, 0, 60_000, problems),
     presenceTtlMs: intVar(env, 'PARLEY_PRESENCE_TTL_MS', 15_000, 300, 600_000, problems),
+    webhookTimeoutMs: intVar(env, 'PARLEY_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000, problems),
+    webhookRetryMaxMs: intVar(env, 'PARLEY_WEBHOOK_RETRY_MAX_MS', 300_000, 100, 24 * 3600_000, problems),
   };
   if (env.PARLEY_DATA_DIR === '') problems.push('PARLEY_DATA_DIR must not be empty');
   if (/\s/.test(config.redisChannel)) problems.push('PARLEY_REDIS_CHANNEL must not contain whitespace');

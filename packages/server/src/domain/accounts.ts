@@ -126,16 +126,31 @@ export class Accounts {
    * malformed identity.
    */
   async userForApiKey(basicCredentials: string, identity: string | undefined): Promise<UserRecord> {
+    await this.apiKeyOf(basicCredentials);
+    if (identity === undefined || identity === '') {
+      throw new AppError('validation_failed', 'A call with an API key must name the user it acts as in the X-Parley-Identity header');
+    }
+    return (await this.userByIdentity(identity)) ?? provisionUser(this.ctx, identity);
+  }
+
+  /**
+   * The id of the key in `Authorization: Basic keyId:secret` credentials; throws
+   * `invalid_api_key` for a wrong, unknown or revoked key.
+   */
+  async apiKeyOf(basicCredentials: string): Promise<string> {
     const decoded = Buffer.from(basicCredentials, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const keyId = decoded.slice(0, colon);
     // Key ids are `SK` + hex: anything else is no key, and never reaches the database.
     const ok = colon > 0 && KEY_ID.test(keyId) && (await this.tokens.checkKey(keyId, decoded.slice(colon + 1)));
     if (!ok) throw new AppError('invalid_api_key');
-    if (identity === undefined || identity === '') {
-      throw new AppError('validation_failed', 'A call with an API key must name the user it acts as in the X-Parley-Identity header');
-    }
-    return (await this.userByIdentity(identity)) ?? provisionUser(this.ctx, identity);
+    return keyId;
+  }
+
+  /** The integrator key that signed a valid access token, or undefined for Parley's own tokens. */
+  async apiKeyOfToken(token: string): Promise<string | undefined> {
+    const { keyId } = await this.tokens.verify(token);
+    return this.tokens.isIntegratorKey(keyId) ? keyId : undefined;
   }
 
   private async userByIdentity(identity: string): Promise<UserRecord | undefined> {

@@ -42,7 +42,8 @@ function uniqueNameFree<T>(work: Promise<T>): Promise<T> {
 export class Conversations {
   constructor(private readonly ctx: DomainContext) {}
 
-  async create(actor: UserRecord, body: CreateConversationBody): Promise<CreateConversationResponse> {
+  /** `apiKeyId`: the key the request came through, whose webhook then hears this conversation. */
+  async create(actor: UserRecord, body: CreateConversationBody, apiKeyId?: string): Promise<CreateConversationResponse> {
     assertAttributesSize(body.attributes, LIMITS.attributesMaxBytes);
     const wanted = [...new Set((body.participants ?? []).map((u) => u.toLowerCase()))].filter((u) => u !== actor.username);
     const found = wanted.length > 0 ? await this.ctx.storage.getUsersByUsernames(wanted) : [];
@@ -66,7 +67,7 @@ export class Conversations {
       { userId: actor.id, role: 'admin', status: 'joined', invitedBy: null },
       ...found.map((u): NewParticipant => ({ userId: u.id, role: 'member', status: 'invited', invitedBy: actor.id })),
     ];
-    await uniqueNameFree(this.ctx.storage.createConversation(conversation, participants));
+    await uniqueNameFree(this.ctx.storage.createConversation(conversation, participants, apiKeyId));
     const summary = await this.summaryFor(conversation.id, actor.id);
     await publish(this.ctx, { userIds: [actor.id] }, { name: 'conversationAdded', data: { conversation: summary } }, {
       kind: 'joined',

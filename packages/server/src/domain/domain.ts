@@ -5,6 +5,7 @@ import { Conversations } from './conversations.js';
 import { Invites } from './invites.js';
 import { Membership } from './membership.js';
 import { Messages } from './messages.js';
+import { Webhooks } from './webhooks.js';
 
 /** Every domain command, wired once per process and shared by REST routes and the gateway. */
 export interface Domain {
@@ -14,6 +15,7 @@ export interface Domain {
   membership: Membership;
   messages: Messages;
   invites: Invites;
+  webhooks: Webhooks;
 }
 
 /**
@@ -33,5 +35,6 @@ export function createDomain(ctx: DomainContext, tokens: TokenService): Domain {
     membership,
     messages: new Messages(ctx),
     invites: new Invites(ctx, membership),
+    webhooks: new Webhooks(ctx),
   };
 }

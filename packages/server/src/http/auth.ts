@@ -34,6 +34,30 @@ export async function requireUser(domain: Domain, request: FastifyRequest): Prom
   throw new AppError('unauthenticated');
 }
 
+/**
+ * The API key a request came through, if any: the key of a server-side call (HTTP Basic), or
+ * the integrator key that signed its access token. Call after `requireUser`, which checked it.
+ *
+ * @example
+ * await domain.conversations.create(user, body, await requestApiKey(domain, request));
+ */
+export async function requestApiKey(domain: Domain, request: FastifyRequest): Promise<string | undefined> {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return domain.accounts.apiKeyOfToken(header.slice('Bearer '.length).trim());
+  if (header?.startsWith('Basic ')) return domain.accounts.apiKeyOf(header.slice('Basic '.length).trim());
+  return undefined;
+}
+
+/**
+ * The key of a call made with the key alone (`Authorization: Basic keyId:secret`, no identity):
+ * for what belongs to the key itself, such as its webhook. Throws `invalid_api_key`.
+ */
+export async function requireApiKey(domain: Domain, request: FastifyRequest): Promise<string> {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Basic ')) throw new AppError('invalid_api_key', 'This call needs the API key itself: Authorization: Basic base64(keyId:secret)');
+  return domain.accounts.apiKeyOf(header.slice('Basic '.length).trim());
+}
+
 /** True when the request is an integrator's server-side call (HTTP Basic with an API key). */
 export function isServerSide(request: FastifyRequest): boolean {
   return request.headers.authorization?.startsWith('Basic ') ?? false;

@@ -280,6 +280,59 @@ const uniqueName: Migration = {
   },
 };
 
+/**
+ * Webhooks (SPEC 2.8, ADR 0016). `conversations.api_key_id` names the key a conversation was
+ * created through (null for the others), whose webhook hears its events. One webhook per key.
+ * A conversation is hooked while it has a `webhook_cursors` row: how far its messages
+ * (`message_index`) and their edits and removals (`change_index`) have been delivered, plus
+ * the delivery's lease and back-off. Membership changes, which leave no trail of their own,
+ * are written to `webhook_outbox` in the transaction that makes them, and only for hooked
+ * conversations; a row goes once its delivery succeeded.
+ */
+const webhooks: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('conversations').addColumn('api_key_id', 'text').execute();
+    await db.schema.createIndex('conversations_api_key').on('conversations').column('api_key_id').execute();
+    await db.schema
+      .createTable('webhooks')
+      .addColumn('api_key_id', 'text', (c) => c.primaryKey())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('events', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('webhook_cursors')
+      .addColumn('conversation_id', 'text', (c) => c.primaryKey())
+      .addColumn('api_key_id', 'text', (c) => c.notNull())
+      .addColumn('message_index', 'integer', (c) => c.notNull())
+      .addColumn('change_index', 'integer', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_until', 'text')
+      .execute();
+    await db.schema.createIndex('webhook_cursors_api_key').on('webhook_cursors').column('api_key_id').execute();
+    await db.schema
+      .createTable('webhook_outbox')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('conversation_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webhook_outbox_conversation').on('webhook_outbox').columns(['conversation_id', 'id']).execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('webhook_outbox').execute();
+    await db.schema.dropTable('webhook_cursors').execute();
+    await db.schema.dropTable('webhooks').execute();
+    await db.schema.dropIndex('conversations_api_key').execute();
+    await db.schema.alterTable('conversations').dropColumn('api_key_id').execute();
+  },
+};
+
 /** The ordered list of migrations; append, never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -289,6 +342,7 @@ export const migrations: Record<string, Migration> = {
   '0005_message_edits': messageEdits,
   '0006_change_index': changeIndex,
   '0007_unique_name': uniqueName,
+  '0008_webhooks': webhooks,
 };
 
 const provider: MigrationProvider = {

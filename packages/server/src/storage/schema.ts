@@ -45,6 +45,41 @@ export interface ConversationsTable {
   last_change_index?: number;
   /** Optional, unique across conversations (migration 0007). */
   unique_name?: string | null;
+  /** The API key the conversation was created through, whose webhook hears it (migration 0008). Not in `conversation_heads`. */
+  api_key_id?: string | null;
+}
+
+/** The `webhooks` table: one per API key (migration 0008). */
+export interface WebhooksTable {
+  api_key_id: string;
+  url: string;
+  /** JSON array of the event types delivered. */
+  events: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The `webhook_cursors` table: how far a hooked conversation's events were delivered (migration 0008). */
+export interface WebhookCursorsTable {
+  conversation_id: string;
+  api_key_id: string;
+  message_index: number;
+  change_index: number;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** The `webhook_outbox` table: membership changes of hooked conversations not yet delivered (migration 0008). */
+export interface WebhookOutboxTable {
+  id: string;
+  conversation_id: string;
+  type: string;
+  /** The participant as JSON (`ParticipantRecord`). */
+  payload: string;
+  created_at: string;
 }
 
 /** The `participants` table. */
@@ -109,4 +144,7 @@ export interface Database {
   participants: ParticipantsTable;
   messages: MessagesTable;
   invites: InvitesTable;
+  webhooks: WebhooksTable;
+  webhook_cursors: WebhookCursorsTable;
+  webhook_outbox: WebhookOutboxTable;
 }

@@ -6,6 +6,7 @@ import { conversationsContract } from './contract/conversations.contract.js';
 import { invitesContract } from './contract/invites.contract.js';
 import { messagesContract } from './contract/messages.contract.js';
 import { participantsContract } from './contract/participants.contract.js';
+import { webhooksContract } from './contract/webhooks.contract.js';
 
 /*
  * The one behaviour every `Storage` must have, run against each database (Kysely's habit:
@@ -41,5 +42,6 @@ export function storageContract(name: string, open: () => Promise<Storage>): voi
     messagesContract(get);
     batchedAppendsContract(get);
     invitesContract(get);
+    webhooksContract(get);
   });
 }

@@ -1,4 +1,4 @@
-import type { InvitePolicy, ParticipantStatus, Role } from '@parley/protocol';
+import type { InvitePolicy, ParticipantStatus, Role, WebhookEventType } from '@parley/protocol';
 
 /*
  * The storage interface: the only way the domain reaches a database. One implementation
@@ -198,9 +198,11 @@ export interface Storage {
 
   /**
    * Creates the conversation and its first participants in one transaction; throws
-   * `UniqueViolation('uniqueName')` when another conversation has its unique name.
+   * `UniqueViolation('uniqueName')` when another conversation has its unique name. With
+   * `apiKeyId` (created through that key) and a webhook on the key, the conversation is hooked
+   * from its start and its first participants are in the webhook outbox.
    */
-  createConversation(conversation: ConversationRecord, participants: NewParticipant[]): Promise<void>;
+  createConversation(conversation: ConversationRecord, participants: NewParticipant[], apiKeyId?: string): Promise<void>;
   getConversation(id: string): Promise<ConversationRecord | undefined>;
   /** The id of the conversation with that unique name (exact match), if any. */
   findConversationByUniqueName(uniqueName: string): Promise<string | undefined>;
@@ -225,7 +227,10 @@ export interface Storage {
   listParticipants(conversationId: string): Promise<ParticipantRecord[]>;
   /** The other users joined to some conversation `userId` is joined to, each once (who sees their presence). */
   listContactIds(userId: string): Promise<string[]>;
-  /** Inserts or updates the participant row; returns it after the change. */
+  /**
+   * Inserts or updates the participant row; returns it after the change. In a hooked
+   * conversation (see `setWebhook`) the same transaction writes the change to the webhook outbox.
+   */
   setParticipantStatus(conversationId: string, userId: string, change: StatusChange): Promise<ParticipantRecord>;
   setParticipantRole(conversationId: string, userId: string, role: Role, now: string): Promise<ParticipantRecord | undefined>;
   countJoinedAdmins(conversationId: string): Promise<number>;
@@ -281,4 +286,73 @@ export interface Storage {
   revokeInvite(conversationId: string, inviteId: string, now: string): Promise<boolean>;
   /** Counts one use unless the link is used up; false when it was. */
   consumeInvite(inviteId: string): Promise<boolean>;
+
+  /**
+   * Creates or replaces the key's webhook. Every conversation created through the key that is
+   * not hooked yet becomes hooked at its current positions: its events from now on are delivered.
+   */
+  setWebhook(webhook: WebhookRecord): Promise<void>;
+  getWebhook(apiKeyId: string): Promise<WebhookRecord | undefined>;
+  /** Removes the key's webhook with every cursor and outbox row of its conversations; false when it had none. */
+  deleteWebhook(apiKeyId: string): Promise<boolean>;
+  /** Conversations of the key whose delivery is failing: how many, and the latest error. */
+  webhookFailures(apiKeyId: string): Promise<{ failing: number; lastError: string | null; nextAttemptAt: string | null }>;
+  /**
+   * Up to `limit` hooked conversations with something left to deliver that nobody holds a
+   * lease on and whose back-off has passed at `now`.
+   */
+  listWebhookWork(now: string, limit: number): Promise<string[]>;
+  /**
+   * Takes the conversation's delivery lease for `owner` until `until` (free, expired, or already
+   * `owner`'s); the cursor with its webhook, or undefined when someone else holds it or the
+   * conversation is not hooked.
+   */
+  claimWebhookCursor(conversationId: string, owner: string, now: string, until: string): Promise<WebhookCursor | undefined>;
+  /** The oldest outbox rows of the conversation, oldest first. */
+  listWebhookOutbox(conversationId: string, limit: number): Promise<WebhookOutboxRecord[]>;
+  /**
+   * Records a delivery: the cursor's positions become `to` (and the outbox row `deliveredOutboxId`
+   * goes), attempts start over and the lease is extended to `leaseUntil`. False when `owner` no
+   * longer holds the lease (nothing written).
+   */
+  advanceWebhookCursor(
+    conversationId: string,
+    owner: string,
+    to: { messageIndex: number; changeIndex: number; deliveredOutboxId?: string; leaseUntil: string },
+  ): Promise<boolean>;
+  /** Ends every lease (a process that owns the database alone, at its start). */
+  releaseWebhookLeases(): Promise<void>;
+  /** Ends `owner`'s lease; with `failure`, counts an attempt and holds the conversation back until `nextAttemptAt`. */
+  releaseWebhookCursor(conversationId: string, owner: string, failure?: { error: string; nextAttemptAt: string }): Promise<void>;
+}
+
+export type { WebhookEventType };
+
+export interface WebhookRecord {
+  apiKeyId: string;
+  url: string;
+  events: WebhookEventType[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A hooked conversation's delivery position, as a lease holder sees it. */
+export interface WebhookCursor {
+  conversationId: string;
+  webhook: WebhookRecord;
+  /** Messages up to this index were delivered (`messageAdded`). */
+  messageIndex: number;
+  /** Edits and removals up to this change index were delivered. */
+  changeIndex: number;
+  /** Failed attempts since the last delivery. */
+  attempts: number;
+}
+
+/** A membership change waiting in the webhook outbox. */
+export interface WebhookOutboxRecord {
+  id: string;
+  conversationId: string;
+  type: WebhookEventType;
+  participant: ParticipantRecord;
+  createdAt: string;
 }

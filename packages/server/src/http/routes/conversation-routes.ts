@@ -8,7 +8,7 @@ import {
   ListConversationsQuery,
   UpdateConversationBody,
 } from '@parley/protocol';
-import { requireUser } from '../auth.js';
+import { requestApiKey, requireUser } from '../auth.js';
 import type { Api, RouteDeps } from '../types.js';
 
 /**
@@ -29,7 +29,8 @@ export function conversationRoutes(app: Api, { domain }: RouteDeps): void {
     '/api/conversations',
     { schema: { tags, body: CreateConversationBody, response: { 201: CreateConversationResponse } } },
     async (request, reply) => {
-      const result = await domain.conversations.create(await requireUser(domain, request), request.body);
+      const user = await requireUser(domain, request);
+      const result = await domain.conversations.create(user, request.body, await requestApiKey(domain, request));
       return reply.status(201).send(result);
     },
   );

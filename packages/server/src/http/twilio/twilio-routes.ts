@@ -103,13 +103,13 @@ function pageSizeOf(query: { PageSize?: string }): number {
 }
 
 /** The key of an HTTP Basic `keyId:secret` header, and the service user it acts as. */
-async function serviceCaller(domain: Domain, request: FastifyRequest): Promise<{ user: UserRecord; place: Place }> {
+async function serviceCaller(domain: Domain, request: FastifyRequest): Promise<{ user: UserRecord; keyId: string; place: Place }> {
   const header = request.headers.authorization;
   if (!header?.startsWith('Basic ')) throw new AppError('unauthenticated', 'Use HTTP Basic with a Parley API key id and secret');
   const credentials = header.slice('Basic '.length).trim();
   const keyId = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
   const user = await domain.accounts.userForApiKey(credentials, `api.${keyId.toLowerCase()}`.slice(0, 32));
-  return { user, place: { base: '', accountSid: accountSidOf(keyId) } };
+  return { user, keyId, place: { base: '', accountSid: accountSidOf(keyId) } };
 }
 
 /**
@@ -148,8 +148,8 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
       };
 
       v1.post('/Conversations', { schema: { tags, body: ConversationBody } }, async (request, reply) => {
-        const { user, place } = await caller(request);
-        const { conversation } = await domain.conversations.create(user, { title: UNTITLED, ...conversationFields(request.body) });
+        const { user, keyId, place } = await caller(request);
+        const { conversation } = await domain.conversations.create(user, { title: UNTITLED, ...conversationFields(request.body) }, keyId);
         return reply.status(201).send(conversationResource(place, conversation));
       });
 

@@ -1,7 +1,9 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { UniqueViolation, type ConversationCursor, type ConversationListItem, type ConversationRecord, type NewParticipant, type Storage } from '../storage.js';
 import type { ConversationsTable, Database } from '../schema.js';
+import { participantQuery } from './participant-store.js';
 import { iso, toConversation, toMessage, toNumber, toParticipant } from './rows.js';
+import { recordMembership } from './webhook-store.js';
 
 /** The conversation methods of `Storage`. */
 export type ConversationStore = Pick<
@@ -30,7 +32,7 @@ export function conversationStore(db: Kysely<Database>, isUniqueViolation: (erro
       throw isUniqueViolation(error) ? new UniqueViolation('uniqueName') : error;
     });
   return {
-    createConversation: (conversation, participants) => uniqueName(createConversation(db, conversation, participants)),
+    createConversation: (conversation, participants, apiKeyId) => uniqueName(createConversation(db, conversation, participants, apiKeyId)),
     async findConversationByUniqueName(name) {
       const row = await db.selectFrom('conversations').select('id').where('unique_name', '=', name).executeTakeFirst();
       return row?.id;
@@ -59,6 +61,8 @@ export function conversationStore(db: Kysely<Database>, isUniqueViolation: (erro
         await trx.deleteFrom('messages').where('conversation_id', '=', id).execute();
         await trx.deleteFrom('participants').where('conversation_id', '=', id).execute();
         await trx.deleteFrom('invites').where('conversation_id', '=', id).execute();
+        await trx.deleteFrom('webhook_outbox').where('conversation_id', '=', id).execute();
+        await trx.deleteFrom('webhook_cursors').where('conversation_id', '=', id).execute();
         const result = await trx.deleteFrom('conversations').where('id', '=', id).executeTakeFirst();
         return Number(result.numDeletedRows) > 0;
       });
@@ -88,9 +92,19 @@ async function createConversation(
   db: Kysely<Database>,
   conversation: ConversationRecord,
   participants: NewParticipant[],
+  apiKeyId: string | undefined,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('conversations').values(toRow(conversation)).execute();
+    await trx.insertInto('conversations').values({ ...toRow(conversation), api_key_id: apiKeyId ?? null }).execute();
+    // Created through a key with a webhook: hooked from its first event.
+    const webhook =
+      apiKeyId === undefined ? undefined : await trx.selectFrom('webhooks').select('api_key_id').where('api_key_id', '=', apiKeyId).executeTakeFirst();
+    if (webhook !== undefined) {
+      await trx
+        .insertInto('webhook_cursors')
+        .values({ conversation_id: conversation.id, api_key_id: webhook.api_key_id, message_index: 0, change_index: 0, attempts: 0 })
+        .execute();
+    }
     if (participants.length === 0) return;
     const at = iso(conversation.createdAt);
     await trx
@@ -108,6 +122,10 @@ async function createConversation(
         })),
       )
       .execute();
+    if (webhook !== undefined) {
+      const rows = await participantQuery(trx).where('p.conversation_id', '=', conversation.id).orderBy('p.user_id').execute();
+      await recordMembership(trx, conversation.id, rows.map(toParticipant));
+    }
   });
 }
 

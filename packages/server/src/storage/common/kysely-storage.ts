@@ -6,6 +6,7 @@ import { conversationStore } from './conversation-store.js';
 import { inviteStore } from './invite-store.js';
 import { changeMessage, getMessage, listChangedMessages, listMessages, listMessagesJson } from './message-store.js';
 import { participantStore } from './participant-store.js';
+import { webhookStore } from './webhook-store.js';
 
 /** What differs between databases; everything else is shared Kysely code. */
 export interface DialectParts {
@@ -43,6 +44,7 @@ export function createKyselyStorage(db: Kysely<Database>, parts: DialectParts): 
     ...conversationStore(db, parts.isUniqueViolation),
     ...participantStore(db),
     ...inviteStore(db),
+    ...webhookStore(db),
     ...parts.reads,
   };
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ParticipantRecord, PendingInvitation, Storage } from '../storage.js';
 import type { Database, ParticipantsTable } from '../schema.js';
 import { iso, toConversation, toNumber, toParticipant } from './rows.js';
+import { recordMembership } from './webhook-store.js';
 
 /** The participant methods of `Storage`. */
 export type ParticipantStore = Pick<
@@ -56,12 +57,15 @@ export function participantStore(db: Kysely<Database>): ParticipantStore {
         .execute();
       return rows.map((r) => r.user_id);
     },
-    async setParticipantStatus(conversationId, userId, change) {
-      await upsertParticipant(db, conversationId, userId, change);
-      const after = await getParticipant(conversationId, userId);
-      if (after === undefined) throw new Error(`participant ${conversationId}/${userId} vanished after upsert`);
-      return after;
-    },
+    setParticipantStatus: (conversationId, userId, change) =>
+      db.transaction().execute(async (trx) => {
+        await upsertParticipant(trx, conversationId, userId, change);
+        const row = await participantQuery(trx).where('p.conversation_id', '=', conversationId).where('p.user_id', '=', userId).executeTakeFirst();
+        if (row === undefined) throw new Error(`participant ${conversationId}/${userId} vanished after upsert`);
+        const after = toParticipant(row);
+        await recordMembership(trx, conversationId, [after]);
+        return after;
+      }),
     async setParticipantRole(conversationId, userId, role, now) {
       await db
         .updateTable('participants')
@@ -86,7 +90,8 @@ export function participantStore(db: Kysely<Database>): ParticipantStore {
   };
 }
 
-function participantQuery(db: Kysely<Database>) {
+/** Participant rows with their usernames; `p` is the participants table. */
+export function participantQuery(db: Kysely<Database>) {
   return db.selectFrom('participants as p').innerJoin('users as u', 'u.id', 'p.user_id').selectAll('p').select('u.username');
 }
 

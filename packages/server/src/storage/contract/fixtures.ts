@@ -42,6 +42,8 @@ export interface ConversationOptions {
   lastActivityAt?: string;
   id?: string;
   uniqueName?: string;
+  /** The API key it is created through (its webhook hears it). */
+  apiKeyId?: string;
 }
 
 /** Creates a conversation whose creator is a joined admin. */
@@ -70,7 +72,7 @@ export async function makeConversation(
     ...(options.members ?? []).map((m) => ({ userId: m.id, role: 'member' as const, status: 'joined' as const, invitedBy: creator.id })),
     ...(options.others ?? []),
   ];
-  await storage.createConversation(conversation, participants);
+  await storage.createConversation(conversation, participants, options.apiKeyId);
   return conversation;
 }
 

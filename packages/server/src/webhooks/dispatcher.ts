@@ -1,0 +1,329 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { presentMessage, presentParticipant } from '../domain/presenters.js';
+import type { Bus, BusEnvelope } from '../realtime/bus.js';
+import type { MessageRecord, Storage, WebhookCursor, WebhookEventType, WebhookRecord } from '../storage/storage.js';
+import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+
+/** What one webhook POST carries (docs/integrators.md, section 5). */
+export interface WebhookDelivery {
+  /** Stable across retries: a receiver that saw it already can answer 2xx and skip it. */
+  id: string;
+  type: WebhookEventType;
+  conversationId: string;
+  /** When the change happened. */
+  createdAt: string;
+  /** The WebSocket event's `data` for the same change. */
+  data: Record<string, unknown>;
+}
+
+/** One event ready to deliver, with the cursor positions that delivering it reaches. */
+interface Pending {
+  delivery: WebhookDelivery;
+  messageIndex: number;
+  changeIndex: number;
+  outboxId?: string;
+}
+
+export interface DispatcherOptions {
+  timeoutMs: number;
+  retryMaxMs: number;
+  /** How often every hooked conversation is checked for work, whatever the bus said. */
+  pollMs?: number;
+  /** How many conversations are delivered at once (each one's events in order). */
+  concurrency?: number;
+  /** How long a process holds a conversation's delivery before another may take it over. */
+  leaseMs?: number;
+}
+
+/** Events read per stream and round. */
+const BATCH = 50;
+const FIRST_RETRY_MS = 1000;
+
+/**
+ * Delivers webhooks (SPEC 2.8, ADR 0016): for each hooked conversation, in order, the messages
+ * after its cursor (`messageAdded`), the edits and removals after its change cursor
+ * (`messageUpdated`, `messageRemoved`) and the membership changes in its outbox, merged by time.
+ * The cursor moves only after the receiver answered 2xx, so a crash or an outage delays events
+ * but never drops them (at least once; `id` is stable for de-duplication). A failing receiver
+ * is retried with doubling waits up to `retryMaxMs`, and holds back only its own conversation.
+ * Processes sharing a database take a lease per conversation, so each event is sent by one.
+ *
+ * @example
+ * const dispatcher = new WebhookDispatcher(storage, bus, log, { timeoutMs: 10_000, retryMaxMs: 300_000 });
+ * dispatcher.start();
+ */
+export class WebhookDispatcher {
+  private readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  private readonly pollMs: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  /** Conversations known to be hooked: bus events for them start a delivery at once. */
+  private readonly hooked = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Conversations to deliver once a slot (or their own running delivery) is free. */
+  private readonly queued = new Set<string>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly abort = new AbortController();
+  private poller: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.pollMs = options.pollMs ?? 1000;
+    this.concurrency = options.concurrency ?? 16;
+    // Long enough for a delivery to time out and its cursor to be written.
+    this.leaseMs = options.leaseMs ?? options.timeoutMs * 2 + 5_000;
+  }
+
+  start(): void {
+    this.bus.subscribe((envelope) => this.onEvent(envelope));
+    this.poller = setInterval(() => void this.poll(), this.pollMs);
+    this.poller.unref();
+    // SQLite is one process's: leases left in the file are a killed predecessor's, so take
+    // them back now rather than wait for them to run out (PostgreSQL's wait: others may be alive).
+    const ready = this.storage.kind === 'sqlite' ? this.storage.releaseWebhookLeases() : Promise.resolve();
+    void ready.catch((err: unknown) => this.log.warn({ err }, 'releasing stale webhook leases failed')).then(() => this.poll());
+  }
+
+  /** Checks for work now (a test, or after a webhook was set). */
+  poll(): Promise<void> {
+    this.polling ??= this.findWork().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  /** Stops starting deliveries, cuts those in flight (they are retried later, by whoever runs) and hands back their leases. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.poller);
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.abort.abort();
+    await this.polling;
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private onEvent(envelope: BusEnvelope): void {
+    // A membership change (rare) may be the first event of a conversation just created through a
+    // key with a webhook: try it, and the claim tells. Other events only for known ones.
+    if (envelope.membership !== undefined && envelope.membership.kind !== 'deleted') {
+      this.run(envelope.membership.conversationId);
+      return;
+    }
+    if (this.hooked.size === 0 || !('conversationId' in envelope.audience)) return;
+    const { conversationId } = envelope.audience;
+    if (this.hooked.has(conversationId)) this.run(conversationId);
+  }
+
+  private async findWork(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const ids = await this.storage.listWebhookWork(new Date().toISOString(), this.concurrency * 4);
+      for (const id of ids) {
+        this.hooked.add(id);
+        this.run(id);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'webhook poll failed');
+    }
+  }
+
+  private run(conversationId: string): void {
+    if (this.closed) return;
+    if (this.running.has(conversationId) || this.running.size >= this.concurrency) {
+      this.queued.add(conversationId);
+      return;
+    }
+    const work = this.deliverConversation(conversationId)
+      .catch((err: unknown) => this.log.warn({ err, conversationId }, 'webhook delivery failed'))
+      .finally(() => {
+        this.running.delete(conversationId);
+        this.startQueued(conversationId);
+      });
+    this.running.set(conversationId, work);
+  }
+
+  private startQueued(finished: string): void {
+    // Its own events that arrived meanwhile first, then whoever waited for a slot.
+    const next = this.queued.has(finished) ? finished : this.queued.values().next().value;
+    if (next === undefined) return;
+    this.queued.delete(next);
+    this.run(next);
+  }
+
+  private async deliverConversation(conversationId: string): Promise<void> {
+    const now = Date.now();
+    const cursor = await this.storage.claimWebhookCursor(conversationId, this.owner, iso(now), iso(now + this.leaseMs));
+    if (cursor === undefined) {
+      // Not hooked (any more), or another process delivers it now: the poll finds it again if it has work.
+      this.hooked.delete(conversationId);
+      return;
+    }
+    this.hooked.add(conversationId);
+    const key = await this.storage.getApiKey(cursor.webhook.apiKeyId);
+    if (key === undefined || key.revokedAt !== null) {
+      await this.fail(cursor, 'the API key of this webhook is revoked', this.options.retryMaxMs);
+      return;
+    }
+    const position = { messageIndex: cursor.messageIndex, changeIndex: cursor.changeIndex };
+    for (;;) {
+      const events = await this.nextEvents(conversationId, position);
+      if (events.length === 0) break;
+      for (const event of events) {
+        if (this.closed) return this.storage.releaseWebhookCursor(conversationId, this.owner);
+        if (cursor.webhook.events.includes(event.delivery.type)) {
+          const problem = await this.post(cursor.webhook, key.secret, event.delivery);
+          if (problem !== null) {
+            if (this.closed) return this.storage.releaseWebhookCursor(conversationId, this.owner);
+            const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(cursor.attempts, 30));
+            await this.fail(cursor, problem, wait);
+            return;
+          }
+        }
+        position.messageIndex = event.messageIndex;
+        position.changeIndex = event.changeIndex;
+        const held = await this.storage.advanceWebhookCursor(conversationId, this.owner, {
+          ...position,
+          deliveredOutboxId: event.outboxId,
+          leaseUntil: iso(Date.now() + this.leaseMs),
+        });
+        // The lease ran out meanwhile and another process took over: it goes on from the cursor.
+        if (!held) return;
+      }
+    }
+    await this.storage.releaseWebhookCursor(conversationId, this.owner);
+  }
+
+  private async fail(cursor: WebhookCursor, problem: string, waitMs: number): Promise<void> {
+    this.log.warn({ conversationId: cursor.conversationId, url: cursor.webhook.url, problem, retryInMs: waitMs }, 'webhook delivery failed; will retry');
+    await this.storage.releaseWebhookCursor(cursor.conversationId, this.owner, { error: problem, nextAttemptAt: iso(Date.now() + waitMs) });
+    clearTimeout(this.retries.get(cursor.conversationId));
+    const timer = setTimeout(() => {
+      this.retries.delete(cursor.conversationId);
+      this.run(cursor.conversationId);
+    }, waitMs);
+    timer.unref();
+    this.retries.set(cursor.conversationId, timer);
+  }
+
+  /**
+   * The next events after `position`, oldest first: the three streams merged by time, as far as
+   * every stream that has more than it returned still has events in hand (so nothing from a
+   * later read could belong before what is returned).
+   */
+  private async nextEvents(conversationId: string, position: { messageIndex: number; changeIndex: number }): Promise<Pending[]> {
+    const [added, changed, outbox] = await Promise.all([
+      this.storage.listMessages(conversationId, { after: position.messageIndex, limit: BATCH }),
+      // Changes of messages not delivered yet are left out: their `messageAdded` carries them.
+      this.storage.listChangedMessages(conversationId, { afterChange: position.changeIndex, upTo: position.messageIndex, limit: BATCH }),
+      this.storage.listWebhookOutbox(conversationId, BATCH),
+    ]);
+    const streams: { items: Pending[]; more: boolean }[] = [
+      { items: added.messages.map((m) => this.addedEvent(m, position)), more: added.hasMore },
+      { items: changed.messages.map((m) => this.changedEvent(m, position)), more: changed.hasMore },
+      {
+        items: outbox.map((row) => ({
+          delivery: {
+            id: row.id,
+            type: row.type,
+            conversationId,
+            createdAt: row.createdAt,
+            data: { conversationId, participant: presentParticipant(row.participant) },
+          },
+          messageIndex: position.messageIndex,
+          changeIndex: position.changeIndex,
+          outboxId: row.id,
+        })),
+        more: outbox.length === BATCH,
+      },
+    ];
+    const merged: Pending[] = [];
+    const at = [0, 0, 0];
+    for (;;) {
+      let pick = -1;
+      for (let s = 0; s < streams.length; s++) {
+        const stream = streams[s]!;
+        if (at[s]! >= stream.items.length) {
+          if (stream.more) return this.chain(merged);
+          continue;
+        }
+        if (pick === -1 || stream.items[at[s]!]!.delivery.createdAt < streams[pick]!.items[at[pick]!]!.delivery.createdAt) pick = s;
+      }
+      if (pick === -1) return this.chain(merged);
+      merged.push(streams[pick]!.items[at[pick]!]!);
+      at[pick]!++;
+    }
+  }
+
+  /** Each event's positions as reached in the merged order (the streams advance independently). */
+  private chain(events: Pending[]): Pending[] {
+    for (let i = 1; i < events.length; i++) {
+      const before = events[i - 1]!;
+      const event = events[i]!;
+      event.messageIndex = Math.max(event.messageIndex, before.messageIndex);
+      event.changeIndex = Math.max(event.changeIndex, before.changeIndex);
+    }
+    return events;
+  }
+
+  private addedEvent(m: MessageRecord, position: { changeIndex: number }): Pending {
+    return {
+      delivery: { id: `${m.conversationId}.message.${m.index}`, type: 'messageAdded', conversationId: m.conversationId, createdAt: m.createdAt, data: { conversationId: m.conversationId, message: presentMessage(m) } },
+      messageIndex: m.index,
+      changeIndex: position.changeIndex,
+    };
+  }
+
+  private changedEvent(m: MessageRecord, position: { messageIndex: number }): Pending {
+    const message = presentMessage(m);
+    const removed = m.removedAt !== undefined;
+    const data = removed ? { conversationId: m.conversationId, messageId: m.id, index: m.index, message } : { conversationId: m.conversationId, message };
+    return {
+      delivery: {
+        id: `${m.conversationId}.change.${m.changeIndex ?? 0}`,
+        type: removed ? 'messageRemoved' : 'messageUpdated',
+        conversationId: m.conversationId,
+        createdAt: m.removedAt ?? m.editedAt ?? m.createdAt,
+        data,
+      },
+      messageIndex: position.messageIndex,
+      changeIndex: m.changeIndex ?? 0,
+    };
+  }
+
+  /** POSTs one delivery; null when the receiver answered 2xx, otherwise what went wrong. */
+  private async post(webhook: WebhookRecord, secret: string, delivery: WebhookDelivery): Promise<string | null> {
+    const body = JSON.stringify(delivery);
+    try {
+      const response = await fetch(webhook.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Parley-Webhooks/1',
+          'x-parley-event': delivery.type,
+          'x-parley-event-id': delivery.id,
+          'x-parley-key': webhook.apiKeyId,
+          [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+        },
+        body,
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+      });
+      await response.body?.cancel();
+      return response.ok ? null : `the receiver answered HTTP ${response.status}`;
+    } catch (err) {
+      const error = err as Error & { cause?: { code?: string; message?: string } };
+      if (error.name === 'TimeoutError') return `no answer within ${this.options.timeoutMs} ms`;
+      return `could not reach the receiver: ${error.cause?.code ?? error.cause?.message ?? error.message}`;
+    }
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
