@@ -184,6 +184,35 @@ function garbageSuite(kind: 'sqlite' | 'postgres'): void {
       expect(failures).toEqual([]);
       expect(sent).toBeGreaterThan(800);
     }, 120_000);
+
+    it('never answers a 5xx on /api/webhook, with the key or without it', async (ctx) => {
+      if (!available) ctx.skip();
+      const key = await createApiKey({ dataDir: server.dataDir, databaseUrl: schema?.url }, `garbage webhook ${kind}`);
+      const failures: string[] = [];
+      const send = async (method: string, headers: Record<string, string>, body?: unknown): Promise<void> => {
+        const res = await fetch(`${server.baseUrl}/api/webhook`, {
+          method,
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        const what = `${method} ${JSON.stringify(headers).slice(0, 60)} ${JSON.stringify(body)?.slice(0, 60)}`;
+        if (res.status >= 500) failures.push(`${res.status} ${what} -> ${text.slice(0, 120)}`);
+        else if (res.status >= 400 && !(JSON.parse(text) as { error?: { code?: unknown } }).error?.code) failures.push(`no error code: ${what}`);
+      };
+      const basic = (credentials: string) => ({ authorization: `Basic ${Buffer.from(credentials).toString('base64')}` });
+      const auths = [basic(`${key.id}:${key.secret}`), basic(`${key.id}:wrong`), basic(':'), basic('SK:'), { authorization: 'Basic !!!' }, { authorization: 'Bearer x' }, {}];
+      for (const headers of auths) {
+        for (const field of ['url', 'events']) {
+          for (const value of [...VALUES, ['messageAdded', 1], 'http://[::1', 'https://' + 'x'.repeat(3000)]) {
+            await send('PUT', headers, { url: 'http://127.0.0.1:9/hook', [field]: value });
+          }
+        }
+        await send('GET', headers);
+      }
+      await send('DELETE', auths[0]!);
+      expect(failures).toEqual([]);
+    }, 120_000);
   });
 }
 

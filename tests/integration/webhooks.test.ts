@@ -221,6 +221,28 @@ describe('webhooks: delivery', () => {
   });
 });
 
+describe('webhooks: a revoked key', () => {
+  it('stops sending: what happens after the revocation stays in Parley', async () => {
+    const key = await createApiKey({ dataDir: server.dataDir }, 'webhook revoked');
+    const shop = site(() => server.baseUrl, key);
+    await shop.key('PUT', '/api/webhook', { url: receiver.url, events: ['messageAdded'] });
+    const conversationId = (await shop.as('wh.gus', 'POST', '/api/conversations', { title: 'Revoked' })).json.conversation.conversation.id as string;
+    expect(await shop.send('wh.gus', conversationId, 'before')).toBe(201);
+    await vi.waitFor(() => expect(of(conversationId)).toHaveLength(1));
+    await parleyCli({ dataDir: server.dataDir }, 'keys', 'revoke', key.id);
+    // The key's own users can still chat with the tokens they hold; the site hears nothing more.
+    const cursor = await server.parley.domain.ctx.storage.claimWebhookCursor(conversationId, 'test', new Date().toISOString(), new Date().toISOString());
+    expect(cursor?.messageIndex).toBe(1);
+    await server.parley.domain.ctx.storage.releaseWebhookCursor(conversationId, 'test');
+    const user = await server.parley.domain.ctx.storage.getUserByUsername('wh.gus');
+    await server.parley.domain.messages.send(user!, conversationId, { body: 'after', clientId: 'after-revocation' });
+    await server.parley.webhooks.poll();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(of(conversationId).map((r) => r.body.data.message.body)).toEqual(['before']);
+    expect(await shop.key('GET', '/api/webhook')).toMatchObject({ status: 401, json: { error: { code: 'invalid_api_key' } } });
+  });
+});
+
 describe('webhooks: nothing acknowledged is lost', () => {
   let spawned: SpawnedServer | undefined;
   afterAll(async () => {

@@ -200,7 +200,9 @@ export class WebhookDispatcher {
   }
 
   private async fail(cursor: WebhookCursor, problem: string, waitMs: number): Promise<void> {
-    this.log.warn({ conversationId: cursor.conversationId, url: cursor.webhook.url, problem, retryInMs: waitMs }, 'webhook delivery failed; will retry');
+    // The receiver's host only: a site may put a token of its own in the URL's path or query.
+    const receiver = new URL(cursor.webhook.url).host;
+    this.log.warn({ conversationId: cursor.conversationId, receiver, problem, retryInMs: waitMs }, 'webhook delivery failed; will retry');
     await this.storage.releaseWebhookCursor(cursor.conversationId, this.owner, { error: problem, nextAttemptAt: iso(Date.now() + waitMs) });
     clearTimeout(this.retries.get(cursor.conversationId));
     const timer = setTimeout(() => {
