@@ -67,7 +67,11 @@ describe('webhooks: setting one up', () => {
     expect(await shop.key('GET', '/api/webhook')).toMatchObject({ status: 404, json: { error: { code: 'webhook_not_found' } } });
     expect(await call(server.baseUrl, 'PUT', '/api/webhook', {}, { url: receiver.url })).toMatchObject({ status: 401, json: { error: { code: 'invalid_api_key' } } });
     const user = await signUp(server.baseUrl, 'whuser');
-    expect(await call(server.baseUrl, 'PUT', '/api/webhook', { authorization: `Bearer ${user.token}` }, { url: receiver.url })).toMatchObject({
+    clients.push(user.client);
+    // A user's valid token is not the key.
+    const token = await user.auth.getToken();
+    expect((await call(server.baseUrl, 'GET', '/api/me', { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect(await call(server.baseUrl, 'PUT', '/api/webhook', { authorization: `Bearer ${token}` }, { url: receiver.url })).toMatchObject({
       status: 401,
       json: { error: { code: 'invalid_api_key', message: expect.stringContaining('Basic') } },
     });
