@@ -98,6 +98,14 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
       return rows.map((r) => r.conversation_id);
     },
     async claimWebhookCursor(conversationId, owner, now, until) {
+      // A read first: most calls are for conversations that are not hooked or are held, and a
+      // read takes no write lock (on SQLite the event loop would wait for the append worker's).
+      const current = await db
+        .selectFrom('webhook_cursors')
+        .select(['lease_owner', 'lease_until'])
+        .where('conversation_id', '=', conversationId)
+        .executeTakeFirst();
+      if (current === undefined || (current.lease_until !== null && current.lease_until >= iso(now) && current.lease_owner !== owner)) return undefined;
       const claimed = await db
         .updateTable('webhook_cursors')
         .set({ lease_owner: owner, lease_until: iso(until) })
