@@ -12,6 +12,7 @@ import {
   Role,
   User,
 } from './models.js';
+import type { ServerEvents } from './events.js';
 
 /*
  * REST bodies and responses. Every route lives under `/api`. Types are derived from the
@@ -220,6 +221,36 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export const WebhookEventType = Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)));
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** What each webhook event's `data` holds: the WebSocket event's data for the same change. */
+export interface WebhookEvents {
+  messageAdded: ServerEvents['messageAdded'];
+  messageUpdated: ServerEvents['messageUpdated'];
+  messageRemoved: ServerEvents['messageRemoved'];
+  participantInvited: { conversationId: string; participant: Participant };
+  participantJoined: { conversationId: string; participant: Participant };
+  /** Declined, left or removed: `participant.status` says which. */
+  participantLeft: { conversationId: string; participant: Participant };
+}
+
+/**
+ * The JSON body of one webhook POST, discriminated by `type` (docs/integrators.md, section 5).
+ *
+ * @example
+ * const delivery = JSON.parse(rawBody) as WebhookDelivery;
+ * if (delivery.type === 'messageAdded') console.log(delivery.data.message.body);
+ */
+export type WebhookDelivery = {
+  [K in WebhookEventType]: {
+    /** Stable across retries: a receiver that saw it already answers 2xx and skips it. */
+    id: string;
+    type: K;
+    conversationId: string;
+    /** When the change happened. */
+    createdAt: string;
+    data: WebhookEvents[K];
+  };
+}[WebhookEventType];
 
 /** `PUT /api/webhook`: where the key's events go, and which (all when omitted). */
 export const SetWebhookBody = Type.Object(

@@ -327,6 +327,8 @@ export interface Storage {
 }
 
 export type { WebhookEventType };
+/** The webhook events of membership changes, which the outbox holds. */
+export type MembershipEventType = Extract<WebhookEventType, `participant${string}`>;
 
 export interface WebhookRecord {
   apiKeyId: string;
@@ -352,7 +354,7 @@ export interface WebhookCursor {
 export interface WebhookOutboxRecord {
   id: string;
   conversationId: string;
-  type: WebhookEventType;
+  type: MembershipEventType;
   participant: ParticipantRecord;
   createdAt: string;
 }

@@ -1,22 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { WebhookDelivery } from '@parley/protocol';
 import { presentMessage, presentParticipant } from '../domain/presenters.js';
 import type { Bus, BusEnvelope } from '../realtime/bus.js';
-import type { MessageRecord, Storage, WebhookCursor, WebhookEventType, WebhookRecord } from '../storage/storage.js';
+import type { MessageRecord, Storage, WebhookCursor, WebhookRecord } from '../storage/storage.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
-
-/** What one webhook POST carries (docs/integrators.md, section 5). */
-export interface WebhookDelivery {
-  /** Stable across retries: a receiver that saw it already can answer 2xx and skip it. */
-  id: string;
-  type: WebhookEventType;
-  conversationId: string;
-  /** When the change happened. */
-  createdAt: string;
-  /** The WebSocket event's `data` for the same change. */
-  data: Record<string, unknown>;
-}
 
 /** One event ready to deliver, with the cursor positions that delivering it reaches. */
 interface Pending {
@@ -283,16 +272,14 @@ export class WebhookDispatcher {
 
   private changedEvent(m: MessageRecord, position: { messageIndex: number }): Pending {
     const message = presentMessage(m);
-    const removed = m.removedAt !== undefined;
-    const data = removed ? { conversationId: m.conversationId, messageId: m.id, index: m.index, message } : { conversationId: m.conversationId, message };
+    const { conversationId } = m;
+    const id = `${conversationId}.change.${m.changeIndex ?? 0}`;
+    const delivery: WebhookDelivery =
+      m.removedAt !== undefined
+        ? { id, type: 'messageRemoved', conversationId, createdAt: m.removedAt, data: { conversationId, messageId: m.id, index: m.index, message } }
+        : { id, type: 'messageUpdated', conversationId, createdAt: m.editedAt ?? m.createdAt, data: { conversationId, message } };
     return {
-      delivery: {
-        id: `${m.conversationId}.change.${m.changeIndex ?? 0}`,
-        type: removed ? 'messageRemoved' : 'messageUpdated',
-        conversationId: m.conversationId,
-        createdAt: m.removedAt ?? m.editedAt ?? m.createdAt,
-        data,
-      },
+      delivery,
       messageIndex: position.messageIndex,
       changeIndex: m.changeIndex ?? 0,
     };

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { newEventId } from '../../ids.js';
-import type { ParticipantRecord, Storage, WebhookEventType, WebhookOutboxRecord, WebhookRecord } from '../storage.js';
+import type { MembershipEventType, ParticipantRecord, Storage, WebhookEventType, WebhookOutboxRecord, WebhookRecord } from '../storage.js';
 import type { Database, WebhooksTable } from '../schema.js';
 import { iso, toNumber } from './rows.js';
 
@@ -141,7 +141,7 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
         (r): WebhookOutboxRecord => ({
           id: r.id,
           conversationId: r.conversation_id,
-          type: r.type as WebhookEventType,
+          type: r.type as MembershipEventType,
           participant: JSON.parse(r.payload) as ParticipantRecord,
           createdAt: r.created_at,
         }),
@@ -188,7 +188,7 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
 }
 
 /** The webhook event of a participant's new status. */
-export function membershipEventType(status: ParticipantRecord['status']): WebhookEventType {
+export function membershipEventType(status: ParticipantRecord['status']): MembershipEventType {
   if (status === 'invited') return 'participantInvited';
   if (status === 'joined') return 'participantJoined';
   return 'participantLeft';
