@@ -188,6 +188,11 @@ describe('the official twilio package against /v1', () => {
     const stranger = twilio(other.id, other.secret, { accountSid: `AC${'1'.repeat(32)}`, httpClient: parleyHttpClient(server.baseUrl) as never });
     await expect(stranger.conversations.v1.conversations(room.sid).fetch()).rejects.toMatchObject({ status: 404 });
     expect((await stranger.conversations.v1.conversations.list()).map((c) => c.sid)).not.toContain(room.sid);
+    // Nor its unique names: the other site has its own, and learns nothing from a clash.
+    await expect(stranger.conversations.v1.conversations('errors-taken').fetch()).rejects.toMatchObject({ status: 404 });
+    const theirs = await stranger.conversations.v1.conversations.create({ uniqueName: 'errors-taken' });
+    expect((await stranger.conversations.v1.conversations('errors-taken').fetch()).sid).toBe(theirs.sid);
+    expect((await client.conversations.v1.conversations('errors-taken').fetch()).sid).not.toBe(theirs.sid);
 
     // Without credentials, and a route /v1 does not have, in the same shape.
     const bare = await fetch(`${server.baseUrl}/v1/Conversations`);

@@ -89,7 +89,7 @@ export const Conversation = Type.Object({
   lastMessageIndex: Type.Integer({ minimum: 0 }),
   /** The `changeIndex` of the latest edit or removal of a message, 0 when there was none. */
   lastChangeIndex: Type.Integer({ minimum: 0 }),
-  /** An optional name of the integrator's choosing, unique across conversations (Twilio's `unique_name`). */
+  /** An optional name of the integrator's choosing, unique among the conversations of its API key (Twilio's `unique_name`). */
   uniqueName: Type.Union([Type.String(), Type.Null()]),
 });
 export type Conversation = Static<typeof Conversation>;

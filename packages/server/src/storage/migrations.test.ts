@@ -329,3 +329,40 @@ describe('migration 0006_change_index', () => {
     expect(Number(heads.last_message_index)).toBe(4);
   });
 });
+
+describe('0008: webhooks and unique names per key', () => {
+  it('gives the conversations /v1 created before it their key, so their unique names stay theirs, and goes back down', async () => {
+    const file = join(dir, 'api-key.sqlite');
+    const { ada } = await seed01(sqliteKysely(file));
+    const db = sqliteKysely(file);
+    await runMigrations(db, undefined, '0007_unique_name');
+    const keyId = `SK${randomBytes(16).toString('hex')}`;
+    const service = { id: uid('US'), username: `api.${keyId.toLowerCase()}`.slice(0, 32) };
+    await db.insertInto('api_keys').values({ id: keyId, secret: 's', name: 'shop', created_at: at(0), revoked_at: null }).execute();
+    await db.insertInto('users').values({ id: service.id, username: service.username, password_hash: 'external', created_at: at(0) }).execute();
+    const row = (id: string, createdBy: string, uniqueName: string | null) => ({
+      id, title: 't', subject: '', attributes: '{}', invite_policy: 'members', created_by: createdBy,
+      created_at: at(0), updated_at: at(0), last_activity_at: at(0), last_message_index: 0, last_change_index: 0, unique_name: uniqueName,
+    });
+    const [byKey, byAda] = [uid('CH'), uid('CH')];
+    await db.insertInto('conversations').values([row(byKey, service.id, 'order-1'), row(byAda, ada.id, 'book-club')]).execute();
+    await db.destroy();
+
+    const storage = await openSqliteStorage({ file });
+    await storage.migrate();
+    expect(await storage.findConversationByUniqueName('order-1', keyId)).toBe(byKey);
+    expect(await storage.findConversationByUniqueName('order-1', null)).toBeUndefined();
+    expect(await storage.findConversationByUniqueName('book-club', null)).toBe(byAda);
+    await storage.close();
+
+    const down = sqliteKysely(file);
+    await runMigrations(down, undefined, '0007_unique_name');
+    await down.destroy();
+    const check = new BetterSqlite3(file, { readonly: true });
+    const columns = check.prepare("select name from pragma_table_info('conversations')").pluck().all();
+    const tables = check.prepare("select name from sqlite_master where type = 'table' and name like 'webhook%'").pluck().all();
+    check.close();
+    expect(columns).not.toContain('api_key_id');
+    expect(tables).toEqual([]);
+  });
+});

@@ -261,7 +261,7 @@ const changeIndex: Migration = {
 
 /**
  * `conversations.unique_name`: an optional name an integrator gives a conversation, unique
- * across conversations (Twilio's `unique_name`, SPEC 2.8), so that `/v1` can name a
+ * across conversations (Twilio's `unique_name`, SPEC 2.8; per API key since 0008), so that `/v1` can name a
  * conversation by it. Null for every conversation until given; a unique index allows many nulls
  * on both databases.
  */
@@ -282,7 +282,8 @@ const uniqueName: Migration = {
 
 /**
  * Webhooks (SPEC 2.8, ADR 0016). `conversations.api_key_id` names the key a conversation was
- * created through (null for the others), whose webhook hears its events. One webhook per key.
+ * created through (null for the others), whose webhook hears its events, and within which its
+ * unique name is unique. One webhook per key.
  * A conversation is hooked while it has a `webhook_cursors` row: how far its messages
  * (`message_index`) and their edits and removals (`change_index`) have been delivered, plus
  * the delivery's lease and back-off. Membership changes, which leave no trail of their own,
@@ -292,7 +293,17 @@ const uniqueName: Migration = {
 const webhooks: Migration = {
   async up(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable('conversations').addColumn('api_key_id', 'text').execute();
+    // Conversations `/v1` created before: their creator is the key's service user, whose name
+    // is `api.` and the key id, lowercased and cut to 32 characters.
+    await sql`update conversations set api_key_id = (
+        select k.id from api_keys k join users u on u.username = substr('api.' || lower(k.id), 1, 32)
+        where u.id = conversations.created_by)
+      where api_key_id is null`.execute(db);
     await db.schema.createIndex('conversations_api_key').on('conversations').column('api_key_id').execute();
+    // Unique names are the key's own (Twilio's are a service's): one site cannot take, or learn
+    // of, another's by a clash. Conversations created without a key share one namespace.
+    await db.schema.dropIndex('conversations_unique_name').execute();
+    await sql`create unique index conversations_unique_name on conversations ((coalesce(api_key_id, '')), unique_name)`.execute(db);
     await db.schema
       .createTable('webhooks')
       .addColumn('api_key_id', 'text', (c) => c.primaryKey())
@@ -328,6 +339,8 @@ const webhooks: Migration = {
     await db.schema.dropTable('webhook_outbox').execute();
     await db.schema.dropTable('webhook_cursors').execute();
     await db.schema.dropTable('webhooks').execute();
+    await db.schema.dropIndex('conversations_unique_name').execute();
+    await db.schema.createIndex('conversations_unique_name').unique().on('conversations').column('unique_name').execute();
     await db.schema.dropIndex('conversations_api_key').execute();
     await db.schema.alterTable('conversations').dropColumn('api_key_id').execute();
   },

@@ -43,7 +43,7 @@ export interface ConversationsTable {
   last_message_index: number;
   /** The conversation's change counter: the `change_index` its latest edit or removal took (migration 0006). */
   last_change_index?: number;
-  /** Optional, unique across conversations (migration 0007). */
+  /** Optional, unique among the conversations of one API key (migration 0007; per key since 0008). */
   unique_name?: string | null;
   /** The API key the conversation was created through, whose webhook hears it (migration 0008). Not in `conversation_heads`. */
   api_key_id?: string | null;

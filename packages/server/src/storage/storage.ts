@@ -45,7 +45,7 @@ export interface ConversationRecord {
   lastMessageIndex: number;
   /** The `changeIndex` of the latest edit or removal of one of its messages; 0 when there was none. */
   lastChangeIndex: number;
-  /** Optional, unique across conversations. */
+  /** Optional, unique among the conversations created through the same API key (or through none). */
   uniqueName: string | null;
 }
 
@@ -204,8 +204,11 @@ export interface Storage {
    */
   createConversation(conversation: ConversationRecord, participants: NewParticipant[], apiKeyId?: string): Promise<void>;
   getConversation(id: string): Promise<ConversationRecord | undefined>;
-  /** The id of the conversation with that unique name (exact match), if any. */
-  findConversationByUniqueName(uniqueName: string): Promise<string | undefined>;
+  /**
+   * The id of the conversation with that unique name (exact match) among those created through
+   * `apiKeyId` (or through no key, when null), if any: unique names are unique per key.
+   */
+  findConversationByUniqueName(uniqueName: string, apiKeyId: string | null): Promise<string | undefined>;
   /** Throws `UniqueViolation('uniqueName')` as `createConversation` does. */
   updateConversation(
     id: string,

@@ -102,12 +102,19 @@ function pageSizeOf(query: { PageSize?: string }): number {
   return Math.min(asked, LIMITS.pageSizeMax);
 }
 
+/** The key id of an HTTP Basic `keyId:secret` header as given (not checked), or '' without one. */
+function basicKeyId(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Basic ')) return '';
+  return Buffer.from(header.slice('Basic '.length).trim(), 'base64').toString('utf8').split(':')[0] ?? '';
+}
+
 /** The key of an HTTP Basic `keyId:secret` header, and the service user it acts as. */
 async function serviceCaller(domain: Domain, request: FastifyRequest): Promise<{ user: UserRecord; keyId: string; place: Place }> {
   const header = request.headers.authorization;
   if (!header?.startsWith('Basic ')) throw new AppError('unauthenticated', 'Use HTTP Basic with a Parley API key id and secret');
   const credentials = header.slice('Basic '.length).trim();
-  const keyId = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
+  const keyId = basicKeyId(request);
   const user = await domain.accounts.userForApiKey(credentials, `api.${keyId.toLowerCase()}`.slice(0, 32));
   return { user, keyId, place: { base: '', accountSid: accountSidOf(keyId) } };
 }
@@ -129,7 +136,8 @@ export async function twilioRoutes(app: Api, { domain, config }: RouteDeps): Pro
       v1.addHook('preHandler', async (request) => {
         const params = request.params as { sid?: string };
         if (params.sid === undefined || CONVERSATION_SID.test(params.sid)) return;
-        params.sid = (await domain.ctx.storage.findConversationByUniqueName(params.sid)) ?? params.sid;
+        // The key is checked by the route; a wrong one finds nothing it could use.
+        params.sid = (await domain.ctx.storage.findConversationByUniqueName(params.sid, basicKeyId(request))) ?? params.sid;
       });
 
       const tags = ['twilio v1'];

@@ -33,8 +33,13 @@ export function conversationStore(db: Kysely<Database>, isUniqueViolation: (erro
     });
   return {
     createConversation: (conversation, participants, apiKeyId) => uniqueName(createConversation(db, conversation, participants, apiKeyId)),
-    async findConversationByUniqueName(name) {
-      const row = await db.selectFrom('conversations').select('id').where('unique_name', '=', name).executeTakeFirst();
+    async findConversationByUniqueName(name, apiKeyId) {
+      const row = await db
+        .selectFrom('conversations')
+        .select('id')
+        .where('unique_name', '=', name)
+        .where((eb) => (apiKeyId === null ? eb('api_key_id', 'is', null) : eb('api_key_id', '=', apiKeyId)))
+        .executeTakeFirst();
       return row?.id;
     },
     async getConversation(id) {

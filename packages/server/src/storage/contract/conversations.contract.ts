@@ -13,16 +13,33 @@ export function conversationsContract(get: GetStorage): void {
       await makeConversation(s, ada);
       await makeConversation(s, ada); // many conversations without one
       expect((await s.getConversation(first.id))?.uniqueName).toBe(name);
-      expect(await s.findConversationByUniqueName(name)).toBe(first.id);
-      expect(await s.findConversationByUniqueName(name.toUpperCase())).toBeUndefined();
-      expect(await s.findConversationByUniqueName(uid('none-'))).toBeUndefined();
+      expect(await s.findConversationByUniqueName(name, null)).toBe(first.id);
+      expect(await s.findConversationByUniqueName(name.toUpperCase(), null)).toBeUndefined();
+      expect(await s.findConversationByUniqueName(uid('none-'), null)).toBeUndefined();
       await expect(makeConversation(s, ada, { uniqueName: name })).rejects.toMatchObject({ name: 'UniqueViolation', what: 'uniqueName' });
       const second = await makeConversation(s, ada, { uniqueName: `${name}-2` });
       await expect(s.updateConversation(second.id, { uniqueName: name, updatedAt: at(20) })).rejects.toMatchObject({ what: 'uniqueName' });
       expect((await s.getConversation(second.id))?.uniqueName).toBe(`${name}-2`);
       expect(await s.updateConversation(first.id, { uniqueName: null, updatedAt: at(21) })).toMatchObject({ uniqueName: null });
       expect(await s.updateConversation(second.id, { uniqueName: name, updatedAt: at(22) })).toMatchObject({ uniqueName: name });
-      expect(await s.findConversationByUniqueName(name)).toBe(second.id);
+      expect(await s.findConversationByUniqueName(name, null)).toBe(second.id);
+    });
+
+    it('keeps unique names per API key: each key has its own, apart from those of conversations made without one', async () => {
+      const s = get();
+      const ada = await makeUser(s);
+      const name = uid('order-');
+      const [shop, other] = [uid('SK'), uid('SK')];
+      const plain = await makeConversation(s, ada, { uniqueName: name });
+      const mine = await makeConversation(s, ada, { uniqueName: name, apiKeyId: shop });
+      const theirs = await makeConversation(s, ada, { uniqueName: name, apiKeyId: other });
+      expect(await s.findConversationByUniqueName(name, null)).toBe(plain.id);
+      expect(await s.findConversationByUniqueName(name, shop)).toBe(mine.id);
+      expect(await s.findConversationByUniqueName(name, other)).toBe(theirs.id);
+      expect(await s.findConversationByUniqueName(name, uid('SK'))).toBeUndefined();
+      await expect(makeConversation(s, ada, { uniqueName: name, apiKeyId: shop })).rejects.toMatchObject({ what: 'uniqueName' });
+      const another = await makeConversation(s, ada, { uniqueName: `${name}-b`, apiKeyId: shop });
+      await expect(s.updateConversation(another.id, { uniqueName: name, updatedAt: at(20) })).rejects.toMatchObject({ what: 'uniqueName' });
     });
 
     it('creates a conversation with its participants and reads it back', async () => {
