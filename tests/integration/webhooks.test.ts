@@ -180,6 +180,10 @@ describe('webhooks: delivery', () => {
     const ids = of(conversationId).map((r) => r.body.id);
     expect(new Set(ids.slice(0, 4)).size).toBe(1);
     await vi.waitFor(async () => expect((await shop.key('GET', '/api/webhook')).json.webhook).toMatchObject({ failing: 0, lastError: null }));
+    // Operators see the same on /metrics.
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    expect(Number(/parley_webhook_deliveries_total\{outcome="failed"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/parley_webhook_deliveries_total\{outcome="delivered"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('tells nobody of conversations not created through the key, and each key only of its own', async () => {

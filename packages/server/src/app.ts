@@ -116,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const webhooks = new WebhookDispatcher(storage, bus, logger.child({ module: 'webhooks' }), {
     timeoutMs: config.webhookTimeoutMs,
     retryMaxMs: config.webhookRetryMaxMs,
+    metrics,
   });
   webhooks.start();
 

@@ -16,6 +16,12 @@ export function createMetrics() {
     messagesSent: new Counter({ name: 'parley_messages_sent_total', help: 'Messages committed', registers: [registry] }),
     deliveries: new Counter({ name: 'parley_deliveries_total', help: 'Event frames written to sockets', registers: [registry] }),
     frameErrors: new Counter({ name: 'parley_ws_frame_errors_total', help: 'Invalid WebSocket frames', registers: [registry] }),
+    webhookDeliveries: new Counter({
+      name: 'parley_webhook_deliveries_total',
+      help: 'Webhook POSTs by outcome: delivered (2xx) or failed (retried later)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'parley_http_request_duration_seconds',
       help: 'REST request duration',

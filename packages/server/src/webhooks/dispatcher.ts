@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WebhookDelivery } from '@parley/protocol';
 import { presentMessage, presentParticipant } from '../domain/presenters.js';
+import type { Metrics } from '../metrics.js';
 import type { Bus, BusEnvelope } from '../realtime/bus.js';
 import type { MessageRecord, Storage, WebhookCursor, WebhookRecord } from '../storage/storage.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** How long a process holds a conversation's delivery before another may take it over. */
   leaseMs?: number;
+  /** Counts deliveries by outcome, when given. */
+  metrics?: Pick<Metrics, 'webhookDeliveries'>;
 }
 
 /** Events read per stream and round. */
@@ -304,8 +307,10 @@ export class WebhookDispatcher {
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
       });
       await response.body?.cancel();
+      this.options.metrics?.webhookDeliveries.inc({ outcome: response.ok ? 'delivered' : 'failed' });
       return response.ok ? null : `the receiver answered HTTP ${response.status}`;
     } catch (err) {
+      if (!this.closed) this.options.metrics?.webhookDeliveries.inc({ outcome: 'failed' });
       const error = err as Error & { cause?: { code?: string; message?: string } };
       if (error.name === 'TimeoutError') return `no answer within ${this.options.timeoutMs} ms`;
       return `could not reach the receiver: ${error.cause?.code ?? error.cause?.message ?? error.message}`;
