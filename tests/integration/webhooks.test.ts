@@ -229,6 +229,34 @@ describe('webhooks: delivery', () => {
   });
 });
 
+describe('webhooks: back-off', () => {
+  it('waits 1 s, then 2 s, then 4 s between attempts on a receiver that keeps failing', async () => {
+    const slow = await startInProcessServer({ PARLEY_WEBHOOK_RETRY_MAX_MS: '60000' });
+    const failing = await startReceiver();
+    try {
+      failing.answer(...Array<number>(100).fill(500));
+      const key = await createApiKey({ dataDir: slow.dataDir }, 'webhook back-off');
+      const shop = site(() => slow.baseUrl, key);
+      await shop.key('PUT', '/api/webhook', { url: failing.url, events: ['messageAdded'] });
+      const conversationId = (await shop.as('wh.hal', 'POST', '/api/conversations', { title: 'Back-off' })).json.conversation.conversation.id as string;
+      expect(await shop.send('wh.hal', conversationId, 'again and again')).toBe(201);
+      await vi.waitFor(() => expect(failing.received).toHaveLength(1));
+      const start = Date.now();
+      await vi.waitFor(() => expect(failing.received).toHaveLength(3), { timeout: 5000 });
+      const elapsed = Date.now() - start;
+      // Attempts at about 0, 1 and 3 s; the fourth is due at about 7 s.
+      expect(elapsed).toBeGreaterThan(2700);
+      expect(elapsed).toBeLessThan(4500);
+      await new Promise((r) => setTimeout(r, 5500 - elapsed));
+      expect(failing.received).toHaveLength(3);
+      expect(new Set(failing.received.map((r) => r.body.id)).size).toBe(1);
+    } finally {
+      await slow.close();
+      await failing.close();
+    }
+  }, 20_000);
+});
+
 describe('webhooks: a revoked key', () => {
   it('stops sending: what happens after the revocation stays in Parley', async () => {
     const key = await createApiKey({ dataDir: server.dataDir }, 'webhook revoked');

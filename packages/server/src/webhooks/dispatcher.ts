@@ -163,6 +163,8 @@ export class WebhookDispatcher {
       return;
     }
     const position = { messageIndex: cursor.messageIndex, changeIndex: cursor.changeIndex };
+    // Failed attempts in a row: a delivery in this round starts the count over, as the cursor does.
+    let attempts = cursor.attempts;
     for (;;) {
       const events = await this.nextEvents(conversationId, position);
       if (events.length === 0) break;
@@ -172,7 +174,7 @@ export class WebhookDispatcher {
           const problem = await this.post(cursor.webhook, key.secret, event.delivery);
           if (problem !== null) {
             if (this.closed) return this.storage.releaseWebhookCursor(conversationId, this.owner);
-            const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(cursor.attempts, 30));
+            const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(attempts, 30));
             await this.fail(cursor, problem, wait);
             return;
           }
@@ -186,6 +188,7 @@ export class WebhookDispatcher {
         });
         // The lease ran out meanwhile and another process took over: it goes on from the cursor.
         if (!held) return;
+        attempts = 0;
       }
     }
     await this.storage.releaseWebhookCursor(conversationId, this.owner);
