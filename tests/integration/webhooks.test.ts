@@ -204,6 +204,7 @@ describe('webhooks: delivery', () => {
 
       await vi.waitFor(() => expect(other.received.map(summary)).toEqual(['participantJoined wh.dan joined', 'messageAdded 1 theirs only']));
       await server.parley.webhooks.poll();
+      await server.parley.webhooks.idle();
       expect(of(theirConversation)).toEqual([]);
       expect(of(plainId)).toEqual([]);
       expect(other.received.every((r) => r.body.conversationId === theirConversation)).toBe(true);
@@ -224,7 +225,7 @@ describe('webhooks: delivery', () => {
     expect((await shop.key('DELETE', '/api/webhook')).status).toBe(204);
     expect(await shop.send('wh.eve', conversationId, 'nobody listens')).toBe(201);
     await server.parley.webhooks.poll();
-    await new Promise((r) => setTimeout(r, 300));
+    await server.parley.webhooks.idle();
     expect(of(conversationId)).toHaveLength(1);
   });
 });
@@ -273,7 +274,7 @@ describe('webhooks: a revoked key', () => {
     const user = await server.parley.domain.ctx.storage.getUserByUsername('wh.gus');
     await server.parley.domain.messages.send(user!, conversationId, { body: 'after', clientId: 'after-revocation' });
     await server.parley.webhooks.poll();
-    await new Promise((r) => setTimeout(r, 500));
+    await server.parley.webhooks.idle();
     expect(of(conversationId).map((r) => r.body.data.message.body)).toEqual(['before']);
     expect(await shop.key('GET', '/api/webhook')).toMatchObject({ status: 401, json: { error: { code: 'invalid_api_key' } } });
   });

@@ -90,6 +90,11 @@ export class WebhookDispatcher {
     return this.polling;
   }
 
+  /** Resolves once no delivery is running or waiting for a slot (retries on a timer do not count). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
   /** Stops starting deliveries, cuts those in flight (they are retried later, by whoever runs) and hands back their leases. */
   async close(): Promise<void> {
     this.closed = true;
