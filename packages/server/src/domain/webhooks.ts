@@ -11,7 +11,14 @@ import type { DomainContext } from './context.js';
  * await webhooks.set('SK...', { url: 'https://shop.example/parley-events' });
  */
 export class Webhooks {
+  private readonly listeners: Array<() => void> = [];
+
   constructor(private readonly ctx: DomainContext) {}
+
+  /** Calls `listener` after every webhook set (the dispatcher then looks for the key's conversations). */
+  onSet(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   /** Creates or replaces the key's webhook; its conversations are heard from now on. */
   async set(apiKeyId: string, body: SetWebhookBody): Promise<Webhook> {
@@ -25,6 +32,7 @@ export class Webhooks {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     });
+    for (const listener of this.listeners) listener();
     return this.get(apiKeyId);
   }
 

@@ -305,12 +305,14 @@ export interface Storage {
    * lease on and whose back-off has passed at `now`.
    */
   listWebhookWork(now: string, limit: number): Promise<string[]>;
+  /** Every hooked conversation's id (those whose events a webhook hears). */
+  listHookedConversationIds(): Promise<string[]>;
   /**
    * Takes the conversation's delivery lease for `owner` until `until` (free, expired, or already
-   * `owner`'s); the cursor with its webhook, or undefined when someone else holds it or the
-   * conversation is not hooked.
+   * `owner`'s): the cursor with its webhook; `{ heldUntil }` when someone else holds it, until
+   * then; undefined when the conversation is not hooked.
    */
-  claimWebhookCursor(conversationId: string, owner: string, now: string, until: string): Promise<WebhookCursor | undefined>;
+  claimWebhookCursor(conversationId: string, owner: string, now: string, until: string): Promise<WebhookCursor | { heldUntil: string } | undefined>;
   /** The oldest outbox rows of the conversation, oldest first. */
   listWebhookOutbox(conversationId: string, limit: number): Promise<WebhookOutboxRecord[]>;
   /**

@@ -19,8 +19,12 @@ interface Pending {
 export interface DispatcherOptions {
   timeoutMs: number;
   retryMaxMs: number;
-  /** How often every hooked conversation is checked for work, whatever the bus said. */
-  pollMs?: number;
+  /**
+   * How often every hooked conversation is checked for work, whatever the bus said: a safety net
+   * (a bus outage, a process that died holding nothing). Bus events, retry timers and lease
+   * ends start deliveries when they are due; this scan reads every cursor, so it is rare.
+   */
+  scanMs?: number;
   /** How many conversations are delivered at once (each one's events in order). */
   concurrency?: number;
   /** How long a process holds a conversation's delivery before another may take it over. */
@@ -32,6 +36,8 @@ export interface DispatcherOptions {
 /** Events read per stream and round. */
 const BATCH = 50;
 const FIRST_RETRY_MS = 1000;
+/** Conversations one scan takes up at most; a full scan is followed by another. */
+const SCAN_LIMIT = 10_000;
 
 /**
  * Delivers webhooks (SPEC 2.8, ADR 0016): for each hooked conversation, in order, the messages
@@ -40,7 +46,8 @@ const FIRST_RETRY_MS = 1000;
  * The cursor moves only after the receiver answered 2xx, so a crash or an outage delays events
  * but never drops them (at least once; `id` is stable for de-duplication). A failing receiver
  * is retried with doubling waits up to `retryMaxMs`, and holds back only its own conversation.
- * Processes sharing a database take a lease per conversation, so each event is sent by one.
+ * Processes sharing a database take a lease per conversation, so each event is sent by one;
+ * the others look again when the lease ends, so a dead holder is taken over.
  *
  * @example
  * const dispatcher = new WebhookDispatcher(storage, bus, log, { timeoutMs: 10_000, retryMaxMs: 300_000 });
@@ -48,7 +55,7 @@ const FIRST_RETRY_MS = 1000;
  */
 export class WebhookDispatcher {
   private readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
-  private readonly pollMs: number;
+  private readonly scanMs: number;
   private readonly concurrency: number;
   private readonly leaseMs: number;
   /** Conversations known to be hooked: bus events for them start a delivery at once. */
@@ -60,6 +67,7 @@ export class WebhookDispatcher {
   private readonly abort = new AbortController();
   private poller: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private pollAgain = false;
   private closed = false;
 
   constructor(
@@ -68,7 +76,7 @@ export class WebhookDispatcher {
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
   ) {
-    this.pollMs = options.pollMs ?? 1000;
+    this.scanMs = options.scanMs ?? 30_000;
     this.concurrency = options.concurrency ?? 16;
     // Long enough for a delivery to time out and its cursor to be written.
     this.leaseMs = options.leaseMs ?? options.timeoutMs * 2 + 5_000;
@@ -76,7 +84,7 @@ export class WebhookDispatcher {
 
   start(): void {
     this.bus.subscribe((envelope) => this.onEvent(envelope));
-    this.poller = setInterval(() => void this.poll(), this.pollMs);
+    this.poller = setInterval(() => void this.poll(), this.scanMs);
     this.poller.unref();
     // SQLite is one process's: leases left in the file are a killed predecessor's, so take
     // them back now rather than wait for them to run out (PostgreSQL's wait: others may be alive).
@@ -84,9 +92,19 @@ export class WebhookDispatcher {
     void ready.catch((err: unknown) => this.log.warn({ err }, 'releasing stale webhook leases failed')).then(() => this.poll());
   }
 
-  /** Checks for work now (a test, or after a webhook was set). */
+  /** Checks every hooked conversation for work now (at start, after a webhook was set, a test). */
   poll(): Promise<void> {
-    this.polling ??= this.findWork().finally(() => (this.polling = undefined));
+    if (this.polling !== undefined) {
+      // The scan in flight may have read before what asked for this one: scan once more after it.
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.pollAgain = false;
+        await this.findWork();
+      } while (this.pollAgain && !this.closed);
+    })().finally(() => (this.polling = undefined));
     return this.polling;
   }
 
@@ -120,11 +138,17 @@ export class WebhookDispatcher {
   private async findWork(): Promise<void> {
     if (this.closed) return;
     try {
-      const ids = await this.storage.listWebhookWork(new Date().toISOString(), this.concurrency * 4);
+      // Which conversations bus events should start a delivery for, from now on (one that is
+      // not hooked any more leaves the set at its first failed claim).
+      for (const id of await this.storage.listHookedConversationIds()) this.hooked.add(id);
+      const ids = await this.storage.listWebhookWork(new Date().toISOString(), SCAN_LIMIT);
+      // Those beyond the concurrency wait in `queued`, started as slots free.
       for (const id of ids) {
         this.hooked.add(id);
         this.run(id);
       }
+      // More than one scan holds: the next one in a second, once some of these are done.
+      if (ids.length === SCAN_LIMIT) setTimeout(() => void this.poll(), 1000).unref();
     } catch (err) {
       this.log.warn({ err }, 'webhook poll failed');
     }
@@ -157,11 +181,16 @@ export class WebhookDispatcher {
     const now = Date.now();
     const cursor = await this.storage.claimWebhookCursor(conversationId, this.owner, iso(now), iso(now + this.leaseMs));
     if (cursor === undefined) {
-      // Not hooked (any more), or another process delivers it now: the poll finds it again if it has work.
+      // Not hooked (any more).
       this.hooked.delete(conversationId);
       return;
     }
     this.hooked.add(conversationId);
+    if ('heldUntil' in cursor) {
+      // Another process delivers it. Should it die, its lease ends then: look again at that time.
+      this.later(conversationId, Date.parse(cursor.heldUntil) - Date.now() + 100);
+      return;
+    }
     const key = await this.storage.getApiKey(cursor.webhook.apiKeyId);
     if (key === undefined || key.revokedAt !== null) {
       await this.fail(cursor, 'the API key of this webhook is revoked', this.options.retryMaxMs);
@@ -204,13 +233,19 @@ export class WebhookDispatcher {
     const receiver = new URL(cursor.webhook.url).host;
     this.log.warn({ conversationId: cursor.conversationId, receiver, problem, retryInMs: waitMs }, 'webhook delivery failed; will retry');
     await this.storage.releaseWebhookCursor(cursor.conversationId, this.owner, { error: problem, nextAttemptAt: iso(Date.now() + waitMs) });
-    clearTimeout(this.retries.get(cursor.conversationId));
+    this.later(cursor.conversationId, waitMs);
+  }
+
+  /** Runs the conversation's delivery in `ms` (replacing an earlier timer of it). */
+  private later(conversationId: string, ms: number): void {
+    if (this.closed) return;
+    clearTimeout(this.retries.get(conversationId));
     const timer = setTimeout(() => {
-      this.retries.delete(cursor.conversationId);
-      this.run(cursor.conversationId);
-    }, waitMs);
+      this.retries.delete(conversationId);
+      this.run(conversationId);
+    }, Math.max(0, ms));
     timer.unref();
-    this.retries.set(cursor.conversationId, timer);
+    this.retries.set(conversationId, timer);
   }
 
   /**

@@ -12,6 +12,7 @@ export type WebhookStore = Pick<
   | 'deleteWebhook'
   | 'webhookFailures'
   | 'listWebhookWork'
+  | 'listHookedConversationIds'
   | 'claimWebhookCursor'
   | 'listWebhookOutbox'
   | 'advanceWebhookCursor'
@@ -97,6 +98,10 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
         .execute();
       return rows.map((r) => r.conversation_id);
     },
+    async listHookedConversationIds() {
+      const rows = await db.selectFrom('webhook_cursors').select('conversation_id').execute();
+      return rows.map((r) => r.conversation_id);
+    },
     async claimWebhookCursor(conversationId, owner, now, until) {
       // A read first: most calls are for conversations that are not hooked or are held, and a
       // read takes no write lock (on SQLite the event loop would wait for the append worker's).
@@ -105,14 +110,20 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
         .select(['lease_owner', 'lease_until'])
         .where('conversation_id', '=', conversationId)
         .executeTakeFirst();
-      if (current === undefined || (current.lease_until !== null && current.lease_until >= iso(now) && current.lease_owner !== owner)) return undefined;
+      if (current === undefined) return undefined;
+      const held = (leaseUntil: string | null | undefined) => ({ heldUntil: leaseUntil ?? iso(now) });
+      if (current.lease_until !== null && current.lease_until >= iso(now) && current.lease_owner !== owner) return held(current.lease_until);
       const claimed = await db
         .updateTable('webhook_cursors')
         .set({ lease_owner: owner, lease_until: iso(until) })
         .where('conversation_id', '=', conversationId)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', iso(now)), eb('lease_owner', '=', owner)]))
         .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) return undefined;
+      if (Number(claimed.numUpdatedRows) === 0) {
+        // Taken between the read and the write (another process), or gone.
+        const after = await db.selectFrom('webhook_cursors').select('lease_until').where('conversation_id', '=', conversationId).executeTakeFirst();
+        return after === undefined ? undefined : held(after.lease_until);
+      }
       const row = await db
         .selectFrom('webhook_cursors as w')
         .innerJoin('webhooks as k', 'k.api_key_id', 'w.api_key_id')

@@ -33,6 +33,10 @@ export function webhooksContract(get: GetStorage): void {
       const noKey = await makeConversation(s, ada);
       const webhook = await hook(s, key);
       expect(await s.getWebhook(key)).toEqual(webhook);
+      const hooked = await s.listHookedConversationIds();
+      expect(hooked).toContain(before.id);
+      expect(hooked).not.toContain(otherKey.id);
+      expect(hooked).not.toContain(noKey.id);
 
       const owner = uid('owner');
       const cursor = await s.claimWebhookCursor(before.id, owner, NOW(), later(30_000));
@@ -45,7 +49,7 @@ export function webhooksContract(get: GetStorage): void {
       // Setting it again keeps where every conversation stood.
       await appendMany(s, before.id, ada, 1);
       await s.setWebhook({ ...webhook, url: 'http://127.0.0.1:9/other', updatedAt: at(2) });
-      expect((await s.claimWebhookCursor(before.id, owner, NOW(), later(30_000)))?.messageIndex).toBe(3);
+      expect(await s.claimWebhookCursor(before.id, owner, NOW(), later(30_000))).toMatchObject({ messageIndex: 3 });
       await s.releaseWebhookCursor(before.id, owner);
     });
 
@@ -95,7 +99,7 @@ export function webhooksContract(get: GetStorage): void {
       const second = uid('owner');
       expect(await s.claimWebhookCursor(c.id, first, NOW(), later(30_000))).toMatchObject({ messageIndex: 0 });
       expect(await ready(s, c.id)).toBe(false);
-      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toBeUndefined();
+      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toEqual({ heldUntil: expect.any(String) });
       expect(await s.advanceWebhookCursor(c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(false);
       expect(await s.advanceWebhookCursor(c.id, first, { messageIndex: 1, changeIndex: 0, deliveredOutboxId: joined!.id, leaseUntil: later(30_000) })).toBe(true);
       expect(await s.listWebhookOutbox(c.id, 10)).toEqual([]);
@@ -112,15 +116,15 @@ export function webhooksContract(get: GetStorage): void {
       expect(await ready(s, c.id)).toBe(false);
 
       // An expired lease can be taken over.
-      expect(await s.claimWebhookCursor(c.id, first, NOW(), new Date(Date.now() - 1000).toISOString())).toBeDefined();
-      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toBeDefined();
+      expect(await s.claimWebhookCursor(c.id, first, NOW(), new Date(Date.now() - 1000).toISOString())).toMatchObject({ conversationId: c.id });
+      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toMatchObject({ conversationId: c.id });
       await s.releaseWebhookCursor(c.id, second);
 
       // A process that owns the database alone takes back whatever its killed predecessor held.
-      expect(await s.claimWebhookCursor(c.id, first, NOW(), FAR)).toBeDefined();
-      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toBeUndefined();
+      expect(await s.claimWebhookCursor(c.id, first, NOW(), FAR)).toMatchObject({ conversationId: c.id });
+      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toEqual({ heldUntil: FAR });
       await s.releaseWebhookLeases();
-      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toBeDefined();
+      expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toMatchObject({ conversationId: c.id });
       await s.releaseWebhookCursor(c.id, second);
     });
 
