@@ -316,14 +316,14 @@ export interface Storage {
   /** The oldest outbox rows of the conversation, oldest first. */
   listWebhookOutbox(conversationId: string, limit: number): Promise<WebhookOutboxRecord[]>;
   /**
-   * Records a delivery: the cursor's positions become `to` (and the outbox row `deliveredOutboxId`
-   * goes), attempts start over and the lease is extended to `leaseUntil`. False when `owner` no
-   * longer holds the lease (nothing written).
+   * Records deliveries: the cursor's positions become `to` (and the outbox rows
+   * `deliveredOutboxIds` go), attempts start over and the lease is extended to `leaseUntil`.
+   * False when `owner` no longer holds the lease (nothing written).
    */
   advanceWebhookCursor(
     conversationId: string,
     owner: string,
-    to: { messageIndex: number; changeIndex: number; deliveredOutboxId?: string; leaseUntil: string },
+    to: { messageIndex: number; changeIndex: number; deliveredOutboxIds?: string[]; leaseUntil: string },
   ): Promise<boolean>;
   /** Ends every lease (a process that owns the database alone, at its start). */
   releaseWebhookLeases(): Promise<void>;

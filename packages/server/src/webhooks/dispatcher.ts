@@ -36,6 +36,8 @@ export interface DispatcherOptions {
 /** Events read per stream and round. */
 const BATCH = 50;
 const FIRST_RETRY_MS = 1000;
+/** Deliveries between two writes of a conversation's cursor. */
+const SAVE_EVERY = 20;
 /** Conversations one scan takes up at most; a full scan is followed by another. */
 const SCAN_LIMIT = 10_000;
 
@@ -199,33 +201,48 @@ export class WebhookDispatcher {
     const position = { messageIndex: cursor.messageIndex, changeIndex: cursor.changeIndex };
     // Failed attempts in a row: a delivery in this round starts the count over, as the cursor does.
     let attempts = cursor.attempts;
+    // Deliveries not written to the cursor yet: written every few events and before anything
+    // else, so a crash re-sends at most those few (with the same ids), and the event loop does
+    // not take SQLite's write lock once per event.
+    let unsaved = 0;
+    const delivered: string[] = [];
+    const save = async (): Promise<boolean> => {
+      if (unsaved === 0) return true;
+      const held = await this.storage.advanceWebhookCursor(conversationId, this.owner, {
+        ...position,
+        deliveredOutboxIds: delivered.splice(0),
+        leaseUntil: iso(Date.now() + this.leaseMs),
+      });
+      unsaved = 0;
+      return held;
+    };
     for (;;) {
       const events = await this.nextEvents(conversationId, position);
       if (events.length === 0) break;
       for (const event of events) {
-        if (this.closed) return this.storage.releaseWebhookCursor(conversationId, this.owner);
+        if (this.closed) break;
         if (cursor.webhook.events.includes(event.delivery.type)) {
           const problem = await this.post(cursor.webhook, key.secret, event.delivery);
           if (problem !== null) {
-            if (this.closed) return this.storage.releaseWebhookCursor(conversationId, this.owner);
+            // The lease ran out meanwhile and another process took over: it goes on from the cursor.
+            if (!(await save())) return;
+            if (this.closed) break;
             const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(attempts, 30));
             await this.fail(cursor, problem, wait);
             return;
           }
+          attempts = 0;
         }
         position.messageIndex = event.messageIndex;
         position.changeIndex = event.changeIndex;
-        const held = await this.storage.advanceWebhookCursor(conversationId, this.owner, {
-          ...position,
-          deliveredOutboxId: event.outboxId,
-          leaseUntil: iso(Date.now() + this.leaseMs),
-        });
-        // The lease ran out meanwhile and another process took over: it goes on from the cursor.
-        if (!held) return;
-        attempts = 0;
+        if (event.outboxId !== undefined) delivered.push(event.outboxId);
+        unsaved++;
+        if (unsaved >= SAVE_EVERY && !(await save())) return;
       }
+      // Saved before the next read, which must not see the outbox rows just delivered again.
+      if (!(await save()) || this.closed) break;
     }
-    await this.storage.releaseWebhookCursor(conversationId, this.owner);
+    if (await save()) await this.storage.releaseWebhookCursor(conversationId, this.owner);
   }
 
   private async fail(cursor: WebhookCursor, problem: string, waitMs: number): Promise<void> {

@@ -174,8 +174,8 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
           .where('lease_owner', '=', owner)
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return false;
-        if (to.deliveredOutboxId !== undefined) {
-          await trx.deleteFrom('webhook_outbox').where('id', '=', to.deliveredOutboxId).execute();
+        if (to.deliveredOutboxIds !== undefined && to.deliveredOutboxIds.length > 0) {
+          await trx.deleteFrom('webhook_outbox').where('conversation_id', '=', conversationId).where('id', 'in', to.deliveredOutboxIds).execute();
         }
         return true;
       }),

@@ -101,7 +101,7 @@ export function webhooksContract(get: GetStorage): void {
       expect(await ready(s, c.id)).toBe(false);
       expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toEqual({ heldUntil: expect.any(String) });
       expect(await s.advanceWebhookCursor(c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(false);
-      expect(await s.advanceWebhookCursor(c.id, first, { messageIndex: 1, changeIndex: 0, deliveredOutboxId: joined!.id, leaseUntil: later(30_000) })).toBe(true);
+      expect(await s.advanceWebhookCursor(c.id, first, { messageIndex: 1, changeIndex: 0, deliveredOutboxIds: [joined!.id], leaseUntil: later(30_000) })).toBe(true);
       expect(await s.listWebhookOutbox(c.id, 10)).toEqual([]);
 
       await s.releaseWebhookCursor(c.id, first, { error: 'the receiver answered HTTP 500', nextAttemptAt: FAR });
