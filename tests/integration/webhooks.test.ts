@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@parley/sdk';
 import { startInProcessServer, type InProcessServer } from '../helpers/in-process-server.js';
@@ -258,6 +259,28 @@ describe('webhooks: back-off', () => {
   }, 20_000);
 });
 
+describe('webhooks: a receiver that never answers', () => {
+  it('counts as failed after PARLEY_WEBHOOK_TIMEOUT_MS, and is retried', async () => {
+    const impatient = await startInProcessServer({ PARLEY_WEBHOOK_TIMEOUT_MS: '300', PARLEY_WEBHOOK_RETRY_MAX_MS: '200' });
+    const hung: Array<() => void> = [];
+    const silent = createServer((_req, res) => void hung.push(() => res.destroy()));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const key = await createApiKey({ dataDir: impatient.dataDir }, 'webhook hung');
+      const shop = site(() => impatient.baseUrl, key);
+      await shop.key('PUT', '/api/webhook', { url: `http://127.0.0.1:${(silent.address() as { port: number }).port}/hook`, events: ['messageAdded'] });
+      const conversationId = (await shop.as('wh.ivy', 'POST', '/api/conversations', { title: 'Hung' })).json.conversation.conversation.id as string;
+      expect(await shop.send('wh.ivy', conversationId, 'anyone there?')).toBe(201);
+      await vi.waitFor(async () => expect((await shop.key('GET', '/api/webhook')).json.webhook).toMatchObject({ failing: 1, lastError: 'no answer within 300 ms' }));
+      await vi.waitFor(() => expect(hung.length).toBeGreaterThanOrEqual(2));
+    } finally {
+      for (const end of hung) end();
+      await impatient.close();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
+
 describe('webhooks: a revoked key', () => {
   it('stops sending: what happens after the revocation stays in Parley', async () => {
     const key = await createApiKey({ dataDir: server.dataDir }, 'webhook revoked');
@@ -268,9 +291,6 @@ describe('webhooks: a revoked key', () => {
     await vi.waitFor(() => expect(of(conversationId)).toHaveLength(1));
     await parleyCli({ dataDir: server.dataDir }, 'keys', 'revoke', key.id);
     // The key's own users can still chat with the tokens they hold; the site hears nothing more.
-    const cursor = await server.parley.domain.ctx.storage.claimWebhookCursor(conversationId, 'test', new Date().toISOString(), new Date().toISOString());
-    expect(cursor).toMatchObject({ messageIndex: 1 });
-    await server.parley.domain.ctx.storage.releaseWebhookCursor(conversationId, 'test');
     const user = await server.parley.domain.ctx.storage.getUserByUsername('wh.gus');
     await server.parley.domain.messages.send(user!, conversationId, { body: 'after', clientId: 'after-revocation' });
     await server.parley.webhooks.poll();

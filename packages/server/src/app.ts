@@ -119,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     metrics,
   });
   webhooks.start();
-  domain.webhooks.onSet(() => void webhooks.poll());
+  domain.webhooks.onChange(() => void webhooks.poll());
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -15,8 +15,8 @@ export class Webhooks {
 
   constructor(private readonly ctx: DomainContext) {}
 
-  /** Calls `listener` after every webhook set (the dispatcher then looks for the key's conversations). */
-  onSet(listener: () => void): void {
+  /** Calls `listener` after every webhook set or removed (the dispatcher then looks again). */
+  onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
 
@@ -46,6 +46,7 @@ export class Webhooks {
   /** Stops the key's webhook; events not delivered yet are dropped with it. */
   async remove(apiKeyId: string): Promise<void> {
     if (!(await this.ctx.storage.deleteWebhook(apiKeyId))) throw new AppError('webhook_not_found');
+    for (const listener of this.listeners) listener();
   }
 }
 
