@@ -325,6 +325,16 @@ export interface Storage {
     owner: string,
     to: { messageIndex: number; changeIndex: number; deliveredOutboxIds?: string[]; leaseUntil: string },
   ): Promise<boolean>;
+  /**
+   * Several conversations' `advanceWebhookCursor` and lease releases in one transaction (one
+   * commit, so one flush, however many); the conversations among `saves` whose lease `owner` had
+   * lost (nothing written for them).
+   */
+  saveWebhookCursors(
+    owner: string,
+    saves: ReadonlyArray<{ conversationId: string; messageIndex: number; changeIndex: number; deliveredOutboxIds?: string[]; leaseUntil: string }>,
+    releases: readonly string[],
+  ): Promise<string[]>;
   /** Ends every lease (a process that owns the database alone, at its start). */
   releaseWebhookLeases(): Promise<void>;
   /** Ends `owner`'s lease; with `failure`, counts an attempt and holds the conversation back until `nextAttemptAt`. */

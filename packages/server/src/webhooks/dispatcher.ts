@@ -11,6 +11,21 @@ import type { MessageRecord, Storage, WebhookCursor, WebhookRecord } from '../st
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
 
 type Stream = 'messages' | 'changes' | 'outbox';
+
+/** A conversation whose lease this process holds, with its cursor as delivered so far. */
+interface Held {
+  /** The positions here run ahead of the stored cursor until the next flush. */
+  cursor: WebhookCursor;
+  leaseUntil: number;
+  /** Deliveries since the last flush. */
+  unsaved: number;
+  /** Outbox rows delivered since the last flush, to delete with it (and skip when read again). */
+  delivered: string[];
+  /** The last delivery, or the claim. */
+  activeAt: number;
+  /** The webhook was set or removed meanwhile: read its URL and events again. */
+  stale: boolean;
+}
 const ALL_STREAMS: readonly Stream[] = ['messages', 'changes', 'outbox'];
 
 /** One event ready to deliver, with the cursor positions that delivering it reaches. */
@@ -41,8 +56,10 @@ export interface DispatcherOptions {
 /** Events read per stream and round. */
 const BATCH = 50;
 const FIRST_RETRY_MS = 1000;
-/** Deliveries between two writes of a conversation's cursor. */
+/** Deliveries of one conversation after which the cursors are written at once. */
 const SAVE_EVERY = 20;
+/** How often the cursors of every held conversation are written. */
+const FLUSH_MS = 1000;
 /** Conversations one scan takes up at most; a full scan is followed by another. */
 const SCAN_LIMIT = 10_000;
 
@@ -76,7 +93,10 @@ export class WebhookDispatcher {
    * the lease has more than half its time left, a delivery starts from here without claiming
    * again (only the holder moves a cursor, so nobody else can have changed it).
    */
-  private readonly held = new Map<string, { cursor: WebhookCursor; leaseUntil: number }>();
+  private readonly held = new Map<string, Held>();
+  private flusher: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
   /** Which of a hooked conversation's streams may have events: set by the bus, cleared by a read. */
   private readonly dirty = new Map<string, Set<Stream>>();
 
@@ -104,6 +124,8 @@ export class WebhookDispatcher {
     this.bus.subscribe((envelope) => this.onEvent(envelope));
     this.poller = setInterval(() => void this.poll(), this.scanMs);
     this.poller.unref();
+    this.flusher = setInterval(() => void this.flush(), FLUSH_MS);
+    this.flusher.unref();
     // SQLite is one process's: leases left in the file are a killed predecessor's, so take
     // them back now rather than wait for them to run out (PostgreSQL's wait: others may be alive).
     const ready = this.storage.kind === 'sqlite' ? this.storage.releaseWebhookLeases() : Promise.resolve();
@@ -118,7 +140,7 @@ export class WebhookDispatcher {
       return this.polling;
     }
     // A webhook set, replaced or removed: cursors held in memory carry its old URL and events.
-    this.held.clear();
+    for (const entry of this.held.values()) entry.stale = true;
     this.polling = (async () => {
       do {
         this.pollAgain = false;
@@ -141,9 +163,10 @@ export class WebhookDispatcher {
     this.abort.abort();
     await this.polling;
     await Promise.allSettled([...this.running.values()]);
-    // Hand back the leases kept between deliveries, so another process takes over at once.
-    await Promise.allSettled([...this.held.keys()].map((id) => this.storage.releaseWebhookCursor(id, this.owner)));
-    this.held.clear();
+    clearInterval(this.flusher);
+    // What was delivered is written, and the leases kept between deliveries are handed back, so
+    // another process takes over at once.
+    await this.flush(true);
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
@@ -209,65 +232,90 @@ export class WebhookDispatcher {
   }
 
   private async deliverConversation(conversationId: string): Promise<void> {
-    const cursor = await this.cursorOf(conversationId);
-    if (cursor === undefined) return;
+    const entry = await this.entryOf(conversationId);
+    if (entry === undefined) return;
+    const { cursor } = entry;
     // Read every time (one primary-key read): a revoked key stops at its next delivery.
     const key = await this.storage.getApiKey(cursor.webhook.apiKeyId);
     if (key === undefined || key.revokedAt !== null) {
-      await this.fail(cursor, 'the API key of this webhook is revoked', this.options.retryMaxMs);
+      await this.fail(entry, 'the API key of this webhook is revoked', this.options.retryMaxMs);
       return;
     }
-    const position = { messageIndex: cursor.messageIndex, changeIndex: cursor.changeIndex };
-    // Failed attempts in a row: a delivery in this round starts the count over, as the cursor does.
-    let attempts = cursor.attempts;
-    // Deliveries not written to the cursor yet: written every few events and before anything
-    // else, so a crash re-sends at most those few (with the same ids), and the event loop does
-    // not take SQLite's write lock once per event.
-    let unsaved = 0;
-    const delivered: string[] = [];
-    const save = async (): Promise<boolean> => {
-      if (unsaved === 0) return true;
-      const leaseUntil = Date.now() + this.leaseMs;
-      const held = await this.storage.advanceWebhookCursor(conversationId, this.owner, {
-        ...position,
-        deliveredOutboxIds: delivered.splice(0),
-        leaseUntil: iso(leaseUntil),
-      });
-      unsaved = 0;
-      if (held) this.held.set(conversationId, { cursor: { ...cursor, ...position, attempts: 0 }, leaseUntil });
-      else this.held.delete(conversationId);
-      return held;
-    };
     for (;;) {
       const streams = this.dirty.get(conversationId) ?? new Set<Stream>();
       this.dirty.delete(conversationId);
-      const { events, more } = await this.nextEvents(conversationId, position, streams);
+      const { events, more } = await this.nextEvents(conversationId, cursor, streams, entry.delivered);
       for (const event of events) {
-        if (this.closed) break;
+        if (this.closed || this.held.get(conversationId) !== entry) return;
         if (cursor.webhook.events.includes(event.delivery.type)) {
           const problem = await this.post(cursor.webhook, key.secret, event.delivery);
           if (problem !== null) {
-            // The lease ran out meanwhile and another process took over: it goes on from the cursor.
-            if (!(await save())) return;
-            if (this.closed) break;
-            const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(attempts, 30));
-            await this.fail({ ...cursor, ...position }, problem, wait);
+            if (this.closed) return;
+            const wait = Math.min(this.options.retryMaxMs, FIRST_RETRY_MS * 2 ** Math.min(cursor.attempts, 30));
+            await this.fail(entry, problem, wait);
             return;
           }
-          attempts = 0;
+          cursor.attempts = 0;
         }
-        position.messageIndex = event.messageIndex;
-        position.changeIndex = event.changeIndex;
-        if (event.outboxId !== undefined) delivered.push(event.outboxId);
-        unsaved++;
-        if (unsaved >= SAVE_EVERY && !(await save())) return;
+        cursor.messageIndex = event.messageIndex;
+        cursor.changeIndex = event.changeIndex;
+        if (event.outboxId !== undefined) entry.delivered.push(event.outboxId);
+        entry.unsaved++;
+        entry.activeAt = Date.now();
+        // Written once a second for every conversation at once (`flush`), or sooner after many.
+        if (entry.unsaved >= SAVE_EVERY) await this.flush();
       }
-      // Saved before the next read, which must not see the outbox rows just delivered again.
-      if (!(await save()) || this.closed) break;
       // What was read is done. Streams that had more are read again; events that came meanwhile
       // marked theirs dirty (and queued this conversation), so they are not missed either.
-      if (more.length === 0) break;
+      if (more.length === 0 || this.closed) return;
       this.markDirty(conversationId, more);
+    }
+  }
+
+  /**
+   * Writes every held conversation's deliveries since the last flush in one transaction, and
+   * hands back the leases of those idle for half a lease (or, with `all`, of every one). A
+   * crash loses at most a second of cursor moves: those events are sent again, with their ids.
+   */
+  private flush(all = false): Promise<void> {
+    if (this.flushing !== undefined) {
+      this.flushAgain = true;
+      return this.flushing.then(() => (all ? this.flush(true) : undefined));
+    }
+    this.flushing = (async () => {
+      do {
+        this.flushAgain = false;
+        await this.flushOnce(all);
+      } while (this.flushAgain);
+    })()
+      .catch((err: unknown) => this.log.warn({ err }, 'writing webhook cursors failed'))
+      .finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(all: boolean): Promise<void> {
+    const now = Date.now();
+    const leaseUntil = now + this.leaseMs;
+    const saves: Parameters<Storage['saveWebhookCursors']>[1][number][] = [];
+    const saved: Held[] = [];
+    const releases: string[] = [];
+    for (const [conversationId, entry] of this.held) {
+      if (entry.unsaved > 0) {
+        const { messageIndex, changeIndex } = entry.cursor;
+        saves.push({ conversationId, messageIndex, changeIndex, deliveredOutboxIds: entry.delivered.splice(0), leaseUntil: iso(leaseUntil) });
+        saved.push(entry);
+        entry.unsaved = 0;
+      }
+      if (all || (entry.unsaved === 0 && !this.running.has(conversationId) && now - entry.activeAt > this.leaseMs / 2)) releases.push(conversationId);
+    }
+    for (const conversationId of releases) this.held.delete(conversationId);
+    if (saves.length === 0 && releases.length === 0) return;
+    const lost = new Set(await this.storage.saveWebhookCursors(this.owner, saves, releases));
+    for (const [i, entry] of saved.entries()) {
+      const conversationId = saves[i]!.conversationId;
+      // Another process took over (this one stalled past its lease): it goes on from the stored cursor.
+      if (lost.has(conversationId)) this.held.delete(conversationId);
+      else entry.leaseUntil = leaseUntil;
     }
   }
 
@@ -276,10 +324,21 @@ export class WebhookDispatcher {
    * lease is fresh, else a claim. Undefined when it is not hooked or another process holds it
    * (a look again is then set for when that lease ends).
    */
-  private async cursorOf(conversationId: string): Promise<WebhookCursor | undefined> {
+  private async entryOf(conversationId: string): Promise<Held | undefined> {
     const now = Date.now();
     const kept = this.held.get(conversationId);
-    if (kept !== undefined && kept.leaseUntil - now > this.leaseMs / 2) return kept.cursor;
+    if (kept !== undefined && kept.leaseUntil - now > this.leaseMs / 2) {
+      if (!kept.stale) return kept;
+      const webhook = await this.storage.getWebhook(kept.cursor.webhook.apiKeyId);
+      if (webhook !== undefined) {
+        kept.cursor.webhook = webhook;
+        kept.stale = false;
+        return kept;
+      }
+      // The webhook was removed, and its cursors with it.
+      this.held.delete(conversationId);
+    }
+    if (kept !== undefined && kept.unsaved > 0) await this.flush();
     const claimed = await this.storage.claimWebhookCursor(conversationId, this.owner, iso(now), iso(now + this.leaseMs));
     if (claimed === undefined) {
       // Not hooked (any more).
@@ -296,15 +355,21 @@ export class WebhookDispatcher {
       this.later(conversationId, Date.parse(claimed.heldUntil) - Date.now() + 100);
       return undefined;
     }
-    if (kept === undefined) this.markDirty(conversationId, ALL_STREAMS); // first sight since the claim: read everything
-    this.held.set(conversationId, { cursor: claimed, leaseUntil: now + this.leaseMs });
-    return claimed;
+    // First sight since the claim: read every stream.
+    this.markDirty(conversationId, ALL_STREAMS);
+    const entry: Held = { cursor: claimed, leaseUntil: now + this.leaseMs, unsaved: 0, delivered: [], activeAt: now, stale: false };
+    this.held.set(conversationId, entry);
+    return entry;
   }
 
-  private async fail(cursor: WebhookCursor, problem: string, waitMs: number): Promise<void> {
+  private async fail(entry: Held, problem: string, waitMs: number): Promise<void> {
+    const { cursor } = entry;
+    // What was delivered before this one is written first.
+    if (entry.unsaved > 0) await this.flush();
     // The receiver's host only: a site may put a token of its own in the URL's path or query.
     const receiver = new URL(cursor.webhook.url).host;
     this.log.warn({ conversationId: cursor.conversationId, receiver, problem, retryInMs: waitMs }, 'webhook delivery failed; will retry');
+    if (this.held.get(cursor.conversationId) !== entry) return; // lost meanwhile: the new holder retries
     this.held.delete(cursor.conversationId);
     await this.storage.releaseWebhookCursor(cursor.conversationId, this.owner, { error: problem, nextAttemptAt: iso(Date.now() + waitMs) });
     this.markDirty(cursor.conversationId, ALL_STREAMS);
@@ -332,6 +397,7 @@ export class WebhookDispatcher {
     conversationId: string,
     position: { messageIndex: number; changeIndex: number },
     dirty: ReadonlySet<Stream>,
+    delivered: readonly string[],
   ): Promise<{ events: Pending[]; more: Stream[] }> {
     const none = { messages: [], hasMore: false };
     const [added, changed, outbox] = await Promise.all([
@@ -342,13 +408,19 @@ export class WebhookDispatcher {
         : none,
       dirty.has('outbox') ? this.storage.listWebhookOutbox(conversationId, BATCH) : [],
     ]);
+    // Delivered since the last flush, not deleted yet.
+    const pendingOutbox = delivered.length === 0 ? outbox : outbox.filter((row) => !delivered.includes(row.id));
     const streams: { name: Stream; items: Pending[]; more: boolean }[] = [
       { name: 'messages', items: added.messages.map((m) => this.addedEvent(m, position)), more: added.hasMore },
       // A change read now may be of a message this read delivers: read the changes again after it.
-      { name: 'changes', items: changed.messages.map((m) => this.changedEvent(m, position)), more: changed.hasMore || added.messages.length > 0 },
+      {
+        name: 'changes',
+        items: changed.messages.map((m) => this.changedEvent(m, position)),
+        more: changed.hasMore || (dirty.has('changes') && added.messages.length > 0),
+      },
       {
         name: 'outbox',
-        items: outbox.map((row) => ({
+        items: pendingOutbox.map((row) => ({
           delivery: {
             id: row.id,
             type: row.type,

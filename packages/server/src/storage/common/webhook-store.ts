@@ -16,6 +16,7 @@ export type WebhookStore = Pick<
   | 'claimWebhookCursor'
   | 'listWebhookOutbox'
   | 'advanceWebhookCursor'
+  | 'saveWebhookCursors'
   | 'releaseWebhookLeases'
   | 'releaseWebhookCursor'
 >;
@@ -158,27 +159,11 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
         }),
       );
     },
-    advanceWebhookCursor: (conversationId, owner, to) =>
-      db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('webhook_cursors')
-          .set({
-            message_index: to.messageIndex,
-            change_index: to.changeIndex,
-            attempts: 0,
-            last_error: null,
-            next_attempt_at: null,
-            lease_until: iso(to.leaseUntil),
-          })
-          .where('conversation_id', '=', conversationId)
-          .where('lease_owner', '=', owner)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) return false;
-        if (to.deliveredOutboxIds !== undefined && to.deliveredOutboxIds.length > 0) {
-          await trx.deleteFrom('webhook_outbox').where('conversation_id', '=', conversationId).where('id', 'in', to.deliveredOutboxIds).execute();
-        }
-        return true;
-      }),
+    async advanceWebhookCursor(conversationId, owner, to) {
+      const lost = await saveCursors(db, owner, [{ conversationId, ...to }], []);
+      return lost.length === 0;
+    },
+    saveWebhookCursors: (owner, saves, releases) => saveCursors(db, owner, saves, releases),
     async releaseWebhookLeases() {
       await db.updateTable('webhook_cursors').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null).execute();
     },
@@ -196,6 +181,50 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
       await db.updateTable('webhook_cursors').set(set).where('conversation_id', '=', conversationId).where('lease_owner', '=', owner).execute();
     },
   };
+}
+
+/** `saveWebhookCursors`: every save and release in one transaction; the conversations whose lease `owner` had lost. */
+function saveCursors(
+  db: Kysely<Database>,
+  owner: string,
+  saves: Parameters<Storage['saveWebhookCursors']>[1],
+  releases: readonly string[],
+): Promise<string[]> {
+  if (saves.length === 0 && releases.length === 0) return Promise.resolve([]);
+  return db.transaction().execute(async (trx) => {
+    const lost: string[] = [];
+    for (const save of saves) {
+      const updated = await trx
+        .updateTable('webhook_cursors')
+        .set({
+          message_index: save.messageIndex,
+          change_index: save.changeIndex,
+          attempts: 0,
+          last_error: null,
+          next_attempt_at: null,
+          lease_until: iso(save.leaseUntil),
+        })
+        .where('conversation_id', '=', save.conversationId)
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) {
+        lost.push(save.conversationId);
+        continue;
+      }
+      if (save.deliveredOutboxIds !== undefined && save.deliveredOutboxIds.length > 0) {
+        await trx.deleteFrom('webhook_outbox').where('conversation_id', '=', save.conversationId).where('id', 'in', save.deliveredOutboxIds).execute();
+      }
+    }
+    if (releases.length > 0) {
+      await trx
+        .updateTable('webhook_cursors')
+        .set({ lease_owner: null, lease_until: null })
+        .where('conversation_id', 'in', releases)
+        .where('lease_owner', '=', owner)
+        .execute();
+    }
+    return lost;
+  });
 }
 
 /** The webhook event of a participant's new status. */

@@ -128,6 +128,33 @@ export function webhooksContract(get: GetStorage): void {
       await s.releaseWebhookCursor(c.id, second);
     });
 
+    it('saves and releases several cursors in one call, skipping those whose lease was lost', async () => {
+      const s = get();
+      const key = uid('SK');
+      await hook(s, key);
+      const ada = await makeUser(s, 'wh');
+      const [a, b, c] = [await makeConversation(s, ada, { apiKeyId: key }), await makeConversation(s, ada, { apiKeyId: key }), await makeConversation(s, ada, { apiKeyId: key })];
+      const me = uid('owner');
+      for (const x of [a, b, c]) await s.claimWebhookCursor(x.id, me, NOW(), later(30_000));
+      await s.releaseWebhookCursor(b.id, me);
+      await s.claimWebhookCursor(b.id, uid('other'), NOW(), later(30_000));
+      const [joined] = await s.listWebhookOutbox(a.id, 10);
+      const lost = await s.saveWebhookCursors(
+        me,
+        [
+          { conversationId: a.id, messageIndex: 0, changeIndex: 0, deliveredOutboxIds: [joined!.id], leaseUntil: later(60_000) },
+          { conversationId: b.id, messageIndex: 5, changeIndex: 0, leaseUntil: later(60_000) },
+        ],
+        [c.id],
+      );
+      expect(lost).toEqual([b.id]);
+      expect(await s.listWebhookOutbox(a.id, 10)).toEqual([]);
+      expect(await s.listWebhookOutbox(b.id, 10)).toHaveLength(1);
+      expect(await s.claimWebhookCursor(c.id, uid('third'), NOW(), later(30_000))).toMatchObject({ conversationId: c.id });
+      expect(await s.claimWebhookCursor(a.id, uid('third'), NOW(), later(30_000))).toEqual({ heldUntil: expect.any(String) });
+      expect(await s.saveWebhookCursors(me, [], [])).toEqual([]);
+    });
+
     it('lists a conversation whose messages were edited or removed after its change cursor', async () => {
       const s = get();
       const key = uid('SK');
