@@ -67,8 +67,10 @@ const SCAN_LIMIT = 10_000;
  * Delivers webhooks (SPEC 2.8, ADR 0016): for each hooked conversation, in order, the messages
  * after its cursor (`messageAdded`), the edits and removals after its change cursor
  * (`messageUpdated`, `messageRemoved`) and the membership changes in its outbox, merged by time.
- * The cursor moves only after the receiver answered 2xx, so a crash or an outage delays events
- * but never drops them (at least once; `id` is stable for de-duplication). A failing receiver
+ * The cursor moves only after the receiver answered 2xx (in memory at once, in the database once
+ * a second for every conversation together), so a crash or an outage delays events and may
+ * repeat the last second's, but never drops them (at least once; `id` is stable for
+ * de-duplication). A failing receiver
  * is retried with doubling waits up to `retryMaxMs`, and holds back only its own conversation.
  * Processes sharing a database take a lease per conversation, so each event is sent by one;
  * the others look again when the lease ends, so a dead holder is taken over.
@@ -89,9 +91,9 @@ export class WebhookDispatcher {
   private readonly queued = new Set<string>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /**
-   * Conversations this process holds the lease of, with the cursor as it wrote it last: while
-   * the lease has more than half its time left, a delivery starts from here without claiming
-   * again (only the holder moves a cursor, so nobody else can have changed it).
+   * Conversations this process holds the lease of, with their cursors as delivered so far: while
+   * a lease has more than half its time left (more than a delivery's timeout), a delivery starts
+   * from here without claiming again (only the holder moves a cursor, so nobody else can have).
    */
   private readonly held = new Map<string, Held>();
   private flusher: NodeJS.Timeout | undefined;
