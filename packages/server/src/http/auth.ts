@@ -22,9 +22,10 @@ export async function requireUser(domain: Domain, request: FastifyRequest): Prom
   if (header?.startsWith('Bearer ')) {
     return (await domain.accounts.userForToken(header.slice('Bearer '.length).trim())).user;
   }
-  if (header?.startsWith('Basic ')) {
+  const basic = basicCredentials(request);
+  if (basic !== undefined) {
     const identity = request.headers[IDENTITY_HEADER];
-    return domain.accounts.userForApiKey(header.slice('Basic '.length).trim(), typeof identity === 'string' ? identity : undefined);
+    return domain.accounts.userForApiKey(basic, typeof identity === 'string' ? identity : undefined);
   }
   const cookie = request.cookies[SESSION_COOKIE];
   if (cookie) {
@@ -44,8 +45,8 @@ export async function requireUser(domain: Domain, request: FastifyRequest): Prom
 export async function requestApiKey(domain: Domain, request: FastifyRequest): Promise<string | undefined> {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return domain.accounts.apiKeyOfToken(header.slice('Bearer '.length).trim());
-  if (header?.startsWith('Basic ')) return domain.accounts.apiKeyOf(header.slice('Basic '.length).trim());
-  return undefined;
+  const basic = basicCredentials(request);
+  return basic === undefined ? undefined : domain.accounts.apiKeyOf(basic);
 }
 
 /**
@@ -53,14 +54,20 @@ export async function requestApiKey(domain: Domain, request: FastifyRequest): Pr
  * for what belongs to the key itself, such as its webhook. Throws `invalid_api_key`.
  */
 export async function requireApiKey(domain: Domain, request: FastifyRequest): Promise<string> {
-  const header = request.headers.authorization;
-  if (!header?.startsWith('Basic ')) throw new AppError('invalid_api_key', 'This call needs the API key itself: Authorization: Basic base64(keyId:secret)');
-  return domain.accounts.apiKeyOf(header.slice('Basic '.length).trim());
+  const basic = basicCredentials(request);
+  if (basic === undefined) throw new AppError('invalid_api_key', 'This call needs the API key itself: Authorization: Basic base64(keyId:secret)');
+  return domain.accounts.apiKeyOf(basic);
 }
 
 /** True when the request is an integrator's server-side call (HTTP Basic with an API key). */
 export function isServerSide(request: FastifyRequest): boolean {
-  return request.headers.authorization?.startsWith('Basic ') ?? false;
+  return basicCredentials(request) !== undefined;
+}
+
+/** The base64 `keyId:secret` of an `Authorization: Basic` header (not checked), or undefined without one. */
+export function basicCredentials(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return header?.startsWith('Basic ') ? header.slice('Basic '.length).trim() : undefined;
 }
 
 /** Sets the session cookie: httpOnly, SameSite=Lax, Secure over HTTPS. */

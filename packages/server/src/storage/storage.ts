@@ -316,19 +316,10 @@ export interface Storage {
   /** The oldest outbox rows of the conversation, oldest first. */
   listWebhookOutbox(conversationId: string, limit: number): Promise<WebhookOutboxRecord[]>;
   /**
-   * Records deliveries: the cursor's positions become `to` (and the outbox rows
+   * Records deliveries and hands back leases, in one transaction (one commit, so one flush,
+   * however many): each save's cursor positions become its own (and its outbox rows
    * `deliveredOutboxIds` go), attempts start over and the lease is extended to `leaseUntil`.
-   * False when `owner` no longer holds the lease (nothing written).
-   */
-  advanceWebhookCursor(
-    conversationId: string,
-    owner: string,
-    to: { messageIndex: number; changeIndex: number; deliveredOutboxIds?: string[]; leaseUntil: string },
-  ): Promise<boolean>;
-  /**
-   * Several conversations' `advanceWebhookCursor` and lease releases in one transaction (one
-   * commit, so one flush, however many); the conversations among `saves` whose lease `owner` had
-   * lost (nothing written for them).
+   * Returns the conversations among `saves` whose lease `owner` had lost (nothing written for them).
    */
   saveWebhookCursors(
     owner: string,

@@ -141,7 +141,8 @@ export class WebhookDispatcher {
       this.pollAgain = true;
       return this.polling;
     }
-    // A webhook set, replaced or removed: cursors held in memory carry its old URL and events.
+    // A webhook set, replaced or removed (here or, for the periodic scan, on another process):
+    // cursors held in memory may carry its old URL and events, so they read it again.
     for (const entry of this.held.values()) entry.stale = true;
     this.polling = (async () => {
       do {
@@ -174,6 +175,8 @@ export class WebhookDispatcher {
   }
 
   private onEvent(envelope: BusEnvelope): void {
+    // Every message passes here: with nothing hooked, only membership changes go further.
+    if (this.hooked.size === 0 && envelope.membership === undefined) return;
     const conversationId = conversationOf(envelope);
     if (conversationId === undefined) return;
     // A membership change (rare) may be the first event of a conversation just created through a

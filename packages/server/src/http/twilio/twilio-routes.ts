@@ -7,7 +7,7 @@ import type { Domain } from '../../domain/domain.js';
 import { provisionUser } from '../../domain/external-users.js';
 import { AppError } from '../../errors.js';
 import type { UserRecord } from '../../storage/storage.js';
-import { publicBaseUrl } from '../auth.js';
+import { basicCredentials, publicBaseUrl } from '../auth.js';
 import { installErrorHandler } from '../error-handler.js';
 import type { Api, RouteDeps } from '../types.js';
 import {
@@ -104,16 +104,14 @@ function pageSizeOf(query: { PageSize?: string }): number {
 
 /** The key id of an HTTP Basic `keyId:secret` header as given (not checked), or '' without one. */
 function basicKeyId(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  if (!header?.startsWith('Basic ')) return '';
-  return Buffer.from(header.slice('Basic '.length).trim(), 'base64').toString('utf8').split(':')[0] ?? '';
+  const credentials = basicCredentials(request);
+  return credentials === undefined ? '' : (Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '');
 }
 
 /** The key of an HTTP Basic `keyId:secret` header, and the service user it acts as. */
 async function serviceCaller(domain: Domain, request: FastifyRequest): Promise<{ user: UserRecord; keyId: string; place: Place }> {
-  const header = request.headers.authorization;
-  if (!header?.startsWith('Basic ')) throw new AppError('unauthenticated', 'Use HTTP Basic with a Parley API key id and secret');
-  const credentials = header.slice('Basic '.length).trim();
+  const credentials = basicCredentials(request);
+  if (credentials === undefined) throw new AppError('unauthenticated', 'Use HTTP Basic with a Parley API key id and secret');
   const keyId = basicKeyId(request);
   const user = await domain.accounts.userForApiKey(credentials, `api.${keyId.toLowerCase()}`.slice(0, 32));
   return { user, keyId, place: { base: '', accountSid: accountSidOf(keyId) } };

@@ -15,7 +15,6 @@ export type WebhookStore = Pick<
   | 'listHookedConversationIds'
   | 'claimWebhookCursor'
   | 'listWebhookOutbox'
-  | 'advanceWebhookCursor'
   | 'saveWebhookCursors'
   | 'releaseWebhookLeases'
   | 'releaseWebhookCursor'
@@ -158,10 +157,6 @@ export function webhookStore(db: Kysely<Database>): WebhookStore {
           createdAt: r.created_at,
         }),
       );
-    },
-    async advanceWebhookCursor(conversationId, owner, to) {
-      const lost = await saveCursors(db, owner, [{ conversationId, ...to }], []);
-      return lost.length === 0;
     },
     saveWebhookCursors: (owner, saves, releases) => saveCursors(db, owner, saves, releases),
     async releaseWebhookLeases() {

@@ -17,6 +17,11 @@ export function webhooksContract(get: GetStorage): void {
     return webhook;
   }
 
+  /** Saves one cursor as `owner`: true when `owner` still held its lease. */
+  async function advance(s: Storage, conversationId: string, owner: string, to: { messageIndex: number; changeIndex: number; deliveredOutboxIds?: string[]; leaseUntil: string }): Promise<boolean> {
+    return (await s.saveWebhookCursors(owner, [{ conversationId, ...to }], [])).length === 0;
+  }
+
   /** Whether the conversation is among the work ready now (other tests' rows are left out). */
   async function ready(s: Storage, conversationId: string): Promise<boolean> {
     return (await s.listWebhookWork(NOW(), 100_000)).includes(conversationId);
@@ -100,8 +105,8 @@ export function webhooksContract(get: GetStorage): void {
       expect(await s.claimWebhookCursor(c.id, first, NOW(), later(30_000))).toMatchObject({ messageIndex: 0 });
       expect(await ready(s, c.id)).toBe(false);
       expect(await s.claimWebhookCursor(c.id, second, NOW(), later(30_000))).toEqual({ heldUntil: expect.any(String) });
-      expect(await s.advanceWebhookCursor(c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(false);
-      expect(await s.advanceWebhookCursor(c.id, first, { messageIndex: 1, changeIndex: 0, deliveredOutboxIds: [joined!.id], leaseUntil: later(30_000) })).toBe(true);
+      expect(await advance(s, c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(false);
+      expect(await advance(s, c.id, first, { messageIndex: 1, changeIndex: 0, deliveredOutboxIds: [joined!.id], leaseUntil: later(30_000) })).toBe(true);
       expect(await s.listWebhookOutbox(c.id, 10)).toEqual([]);
 
       await s.releaseWebhookCursor(c.id, first, { error: 'the receiver answered HTTP 500', nextAttemptAt: FAR });
@@ -110,7 +115,7 @@ export function webhooksContract(get: GetStorage): void {
       // The back-off is the pollers' business: a claim still works (a timer that fired), and counts.
       const retried = await s.claimWebhookCursor(c.id, second, NOW(), later(30_000));
       expect(retried).toMatchObject({ messageIndex: 1, attempts: 1 });
-      expect(await s.advanceWebhookCursor(c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(true);
+      expect(await advance(s, c.id, second, { messageIndex: 2, changeIndex: 0, leaseUntil: later(30_000) })).toBe(true);
       await s.releaseWebhookCursor(c.id, second);
       expect(await s.webhookFailures(key)).toEqual({ failing: 0, lastError: null, nextAttemptAt: null });
       expect(await ready(s, c.id)).toBe(false);
