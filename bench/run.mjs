@@ -117,7 +117,7 @@ async function main() {
     }
   }
 
-  const rows = buildRows(raws, scale, reasons).filter((r) => selected(r.workload));
+  const rows = buildRows(raws, scale, reasons, disk).filter((r) => selected(r.workload));
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const header = `Parley benchmark, ${args.quick ? 'quick' : 'full'} run, ${when} UTC, ${((Date.now() - started) / 1000).toFixed(0)} s, ${provenance()}` +
     (rounds > 1 ? `, best of ${rounds} rounds per figure (the worst for held connections and publishes per message)` : '');

@@ -92,6 +92,11 @@ export function rowDefs(scale) {
       cpu: cpu('ingestRate'),
       target: 'ack p99 <= 5 ms at 10,000 msg/s',
       met: (v) => v <= 5,
+      floor: (disk) => disk?.underWriteback && {
+        ms: disk.underWriteback.withWriteback.p99Ms,
+        what: `disk alone: p99 of a ${disk.underWriteback.commitPages}-page commit's write + fsync while a checkpoint's ` +
+          `${disk.underWriteback.checkpointPages} pages are flushed every ${disk.underWriteback.checkpointEveryMs} ms (no CPU, no sockets)`,
+      },
     },
     {
       workload: 'ingest-postgres',
@@ -203,9 +208,10 @@ function pickRound(values, best) {
  * Builds the JSON rows from raw measurements `raw[targetKey][measurement]`, or from several
  * rounds of them (an array): then each figure of each target comes from the round `pickRound`
  * chooses for it, with its CPU and "other" CPU from that same round, every round's value in
- * `rounds`, and the problems of every round.
+ * `rounds`, and the problems of every round. With `disk` (the disk probe), a row whose
+ * figure has a floor on this machine's disk gets it as `floor: { ms, what }`.
  */
-export function buildRows(rawOrRounds, scale, reasons) {
+export function buildRows(rawOrRounds, scale, reasons, disk) {
   const rounds = Array.isArray(rawOrRounds) ? rawOrRounds : [rawOrRounds];
   return rowDefs(scale)
     .filter((def) => [def.value, def.cpu].some(Boolean))
@@ -248,6 +254,8 @@ export function buildRows(rawOrRounds, scale, reasons) {
       if (Object.keys(other).length) row.otherCpuPct = other;
       const details = def.details?.(from('parley'));
       if (details) row.details = details;
+      const floor = def.floor?.(disk);
+      if (floor) row.floor = floor;
       if (parley === null) {
         row.reason = from('parley')[def.measure]?.error ?? reasons.parley?.[def.workload] ?? reasons.parley?.all ?? 'not measured';
       }

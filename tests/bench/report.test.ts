@@ -13,11 +13,12 @@ interface Row {
   otherCpuPct?: Record<string, number>;
   problems?: string[];
   reason?: string;
+  floor?: { ms: number; what: string };
 }
 type Raw = Record<string, Record<string, unknown>>;
 const reportUrl = new URL('../../bench/lib/report.mjs', import.meta.url).href;
 const { buildRows } = (await import(reportUrl)) as {
-  buildRows(raw: Raw | Raw[], scale: Record<string, number>, reasons: { parley: Record<string, string> }): Row[];
+  buildRows(raw: Raw | Raw[], scale: Record<string, number>, reasons: { parley: Record<string, string> }, disk?: unknown): Row[];
 };
 const { FULL } = (await import(new URL('../../bench/scale.mjs', import.meta.url).href)) as { FULL: Record<string, number> };
 
@@ -101,5 +102,18 @@ describe('bench report over several rounds', () => {
     expect(rates.parley).toBe(20_000);
     expect(rates.rounds).toBeUndefined();
     expect(rates.problems).toEqual(['parley: 1 error frame']);
+  });
+
+  it('puts the disk probe’s floor on the ack p99 row only, and leaves it out without a probe', () => {
+    const disk = {
+      underWriteback: { commitPages: 30, checkpointPages: 1470, checkpointEveryMs: 250, alone: { p99Ms: 0.4 }, withWriteback: { p99Ms: 3.7 } },
+    };
+    const rows = buildRows(targets({ ...ingest(20_000, 40), ...rate(28) }), FULL, { parley: {} }, disk);
+    const ack = row(rows, 'ack p99 at 10,000 msg/s');
+    expect(ack.floor?.ms).toBe(3.7);
+    expect(ack.floor?.what).toContain('1470 pages are flushed every 250 ms');
+    expect(rows.filter((r) => r.floor !== undefined)).toHaveLength(1);
+    const without = buildRows(targets({ ...ingest(20_000, 40), ...rate(28) }), FULL, { parley: {} });
+    expect(row(without, 'ack p99 at 10,000 msg/s').floor).toBeUndefined();
   });
 });
