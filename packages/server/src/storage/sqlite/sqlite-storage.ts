@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -47,7 +48,10 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   const withConnection: WithConnection = (fn) => db.connection().execute(async () => fn());
   const batcher = new AppendBatcher(sqlite, withConnection);
   const appends = inMemory ? batcher : await commitOffThread(opts.file, batcher);
-  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file, appends);
+  // Closed only after every connection below: closing a descriptor of the file drops this
+  // process's POSIX locks on it, SQLite's included.
+  const flushFd = inMemory ? undefined : openSync(opts.file, 'r+');
+  const checkpointer = inMemory ? undefined : await moveCheckpointsOffThread(sqlite, opts.file, appends, flushFd);
 
   return createKyselyStorage(db, {
     kind: 'sqlite',
@@ -63,6 +67,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       await checkpointer?.stop();
       await appends.drain();
       await db.destroy();
+      if (flushFd !== undefined) closeSync(flushFd);
     },
     appendMessage: (message) => appends.append(message),
     reads: sqliteReads(sqlite, withConnection),
@@ -90,6 +95,7 @@ async function moveCheckpointsOffThread(
   sqlite: BetterSqlite3.Database,
   file: string,
   appends: AppendSink & Partial<AutoCheckpoint>,
+  flushFd: number | undefined,
 ): Promise<WalCheckpointer | undefined> {
   sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   const fallBack = (): void => {
@@ -98,7 +104,7 @@ async function moveCheckpointsOffThread(
   };
   sqlite.pragma('wal_autocheckpoint = 0');
   try {
-    return await startWalCheckpointer({ file, onFailure: fallBack, pauseWrites: () => appends.pause() });
+    return await startWalCheckpointer({ file, onFailure: fallBack, pauseWrites: () => appends.pause(), flushFd });
   } catch {
     fallBack();
     return undefined;

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,45 @@ describe('startWalCheckpointer', () => {
     // trims the file), though the writer never let the WAL go idle.
     insertMany(db, 1);
     expect(walSize(file)).toBeLessThan(grown / 10);
+    await checkpointer.stop();
+    db.close();
+  });
+
+  it('with flushFd, flushes the database after each pass that copied pages, and not after one that copied none', async () => {
+    const file = join(dir, 'flush.sqlite');
+    const db = writer(file);
+    insertMany(db, 50);
+    const fd = openSync(file, 'r+');
+    const waitFor = async (check: () => boolean): Promise<void> => {
+      for (let i = 0; i < 300 && !check(); i += 1) await new Promise((r) => setTimeout(r, 10));
+    };
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10, flushFd: fd });
+    await waitFor(() => checkpointer.flushes > 0);
+    expect(checkpointer.flushes).toBe(1);
+    // Nothing new to copy: ten more passes, no flush.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(checkpointer.flushes).toBe(1);
+    insertMany(db, 5);
+    await waitFor(() => checkpointer.flushes > 1);
+    expect(checkpointer.flushes).toBe(2);
+    await checkpointer.stop();
+    db.close();
+    closeSync(fd);
+  });
+
+  it('without flushFd, leaves the flush to SQLite', async () => {
+    const file = join(dir, 'no-flush.sqlite');
+    const db = writer(file);
+    insertMany(db, 50);
+    const checkpointer = await startWalCheckpointer({ file, intervalMs: 10 });
+    const grown = walSize(file);
+    // The pass copies the whole log, so the next commit starts it over.
+    for (let i = 0; i < 200 && walSize(file) >= grown / 10; i += 1) {
+      await new Promise((r) => setTimeout(r, 10));
+      insertMany(db, 1);
+    }
+    expect(walSize(file)).toBeLessThan(grown / 10);
+    expect(checkpointer.flushes).toBe(0);
     await checkpointer.stop();
     db.close();
   });
