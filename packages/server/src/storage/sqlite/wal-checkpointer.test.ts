@@ -108,8 +108,10 @@ describe('startWalCheckpointer', () => {
     // Nothing new to copy: ten more passes, no flush.
     await new Promise((r) => setTimeout(r, 100));
     expect(checkpointer.flushes).toBe(1);
-    insertMany(db, 5);
+    // One commit, so that one pass copies all of it (a pass may fall between separate commits).
+    db.transaction(() => insertMany(db, 5))();
     await waitFor(() => checkpointer.flushes > 1);
+    await new Promise((r) => setTimeout(r, 50));
     expect(checkpointer.flushes).toBe(2);
     await checkpointer.stop();
     db.close();
