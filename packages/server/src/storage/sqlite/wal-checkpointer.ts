@@ -50,10 +50,12 @@ export interface WalCheckpointer {
  * while new batches are held. With `flushFd`, each pass that copied pages flushes them at once
  * instead, while commits go on, and the RESTART is left little to flush (storage alone at
  * 10,000 appends/s across 1,000 groups: the hold 6.0-7.1 ms instead of 10.7-11.6 ms on
- * average, append p99 12.3-14.9 ms instead of 16.5-21.7; docs/performance.md).
+ * average, append p99 11.9-16.0 ms instead of 16.5-21.7 in seven pairs; docs/performance.md,
+ * change 20).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { fdatasyncSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('synchronous = FULL');
@@ -67,7 +69,7 @@ const flush = (result) => {
   const at = result.checkpointed + '/' + result.log;
   if (workerData.flushFd === undefined || result.checkpointed <= 0 || at === flushedAt) return;
   flushedAt = at;
-  require('node:fs').fdatasyncSync(workerData.flushFd);
+  fdatasyncSync(workerData.flushFd);
   parentPort.postMessage('flushed');
 };
 const tolerant = (fn) => {
